@@ -1,0 +1,27 @@
+//! `custodia`: the command line. Thin: parse flags, call the engine, render results.
+//!
+//! Exit codes (documented in `custodia --help` and docs/CLI.md):
+//! 0 success, 1 findings that fail a gate (`scan --fail-on`), 2 usage or input error.
+
+mod commands;
+mod demo;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// Exit code for a gate that found violations.
+pub const EXIT_VIOLATIONS: u8 = 1;
+/// Exit code for bad usage or bad input.
+pub const EXIT_USAGE: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = commands::Cli::parse();
+    match commands::run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}

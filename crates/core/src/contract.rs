@@ -1,0 +1,502 @@
+//! Data contracts: the YAML file, per dataset, that says what each column is, who owns it,
+//! what it may be used for, where it lives and how long it stays.
+//!
+//! ```yaml
+//! dataset: customers
+//! owner: data-platform@example.com
+//! region: eu
+//! subject_key: email
+//! retention: 2y
+//! purposes:
+//!   - name: personalization
+//!     legal_basis: consent
+//!     retention: 90d
+//! columns:
+//!   - name: email
+//!     type: string
+//!     classification: L2
+//!     pii: EMAIL_ADDRESS
+//!     transform: tokenize
+//! ```
+//!
+//! Columns not listed are denied by default; every error names file:line:column, the field
+//! and the fix.
+
+use std::collections::HashSet;
+
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use crate::{
+    Classification, CoreError, EntityType, LegalBasis, Located, Operator, Purpose, Region,
+    Retention,
+};
+
+/// Column types a contract may declare.
+pub const COLUMN_TYPES: &[&str] = &[
+    "string",
+    "integer",
+    "float",
+    "boolean",
+    "date",
+    "timestamp",
+    "binary",
+];
+
+/// A validated data contract.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Contract {
+    /// Dataset name (lower-case snake case).
+    pub dataset: String,
+    /// Free text for people.
+    pub description: Option<String>,
+    /// Who answers for the dataset.
+    pub owner: Option<String>,
+    /// Where the data lives.
+    pub region: Option<Region>,
+    /// The column that identifies the person each row is about.
+    pub subject_key: Option<String>,
+    /// Default retention for the dataset.
+    pub retention: Option<Retention>,
+    /// Purposes the data may be used for.
+    pub purposes: Vec<PurposeSpec>,
+    /// The columns, in order. Anything else is denied.
+    pub columns: Vec<ColumnSpec>,
+}
+
+/// One allowed purpose and the legal basis it rests on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PurposeSpec {
+    /// The purpose.
+    pub purpose: Purpose,
+    /// Its legal basis.
+    pub legal_basis: LegalBasis,
+    /// A shorter retention for data used under this purpose.
+    pub retention: Option<Retention>,
+}
+
+/// One declared column.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColumnSpec {
+    /// Column name as it appears in the data.
+    pub name: String,
+    /// Declared type (one of [`COLUMN_TYPES`]).
+    pub data_type: Option<String>,
+    /// Sensitivity.
+    pub classification: Classification,
+    /// The personal-data entity the column holds, if any.
+    pub pii: Option<EntityType>,
+    /// The de-identification applied on ingest.
+    pub transform: Option<Operator>,
+    /// Free text for people.
+    pub description: Option<String>,
+}
+
+impl Contract {
+    /// The column with this name, if declared.
+    pub fn column(&self, name: &str) -> Option<&ColumnSpec> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// Parses and validates a contract. `file` is only used to label errors.
+    pub fn parse(file: &str, text: &str) -> Result<Contract, CoreError> {
+        let raw: RawContract = serde_saphyr::from_str(text).map_err(|e| {
+            let (line, column) = e
+                .location()
+                .map(|l| (l.line(), l.column()))
+                .unwrap_or((1, 1));
+            CoreError::ContractSyntax {
+                at: Located {
+                    file: file.to_string(),
+                    line,
+                    column,
+                },
+                message: first_line(&e.to_string()),
+            }
+        })?;
+        raw.validate(file)
+    }
+
+    /// Renders the contract as YAML that [`Contract::parse`] reads back unchanged.
+    pub fn to_yaml(&self) -> String {
+        let mut out = String::new();
+        let mut kv = |k: &str, v: &str| out.push_str(&format!("{k}: {}\n", yaml_scalar(v)));
+        kv("dataset", &self.dataset);
+        if let Some(d) = &self.description {
+            kv("description", d);
+        }
+        if let Some(o) = &self.owner {
+            kv("owner", o);
+        }
+        if let Some(r) = &self.region {
+            kv("region", r.as_str());
+        }
+        if let Some(s) = &self.subject_key {
+            kv("subject_key", s);
+        }
+        if let Some(r) = &self.retention {
+            kv("retention", &r.to_string());
+        }
+        if !self.purposes.is_empty() {
+            out.push_str("purposes:\n");
+            for p in &self.purposes {
+                out.push_str(&format!("  - name: {}\n", p.purpose));
+                out.push_str(&format!("    legal_basis: {}\n", p.legal_basis));
+                if let Some(r) = p.retention {
+                    out.push_str(&format!("    retention: {r}\n"));
+                }
+            }
+        }
+        out.push_str("columns:\n");
+        for c in &self.columns {
+            out.push_str(&format!("  - name: {}\n", yaml_scalar(&c.name)));
+            if let Some(t) = &c.data_type {
+                out.push_str(&format!("    type: {t}\n"));
+            }
+            out.push_str(&format!("    classification: {}\n", c.classification));
+            if let Some(p) = c.pii {
+                out.push_str(&format!("    pii: {p}\n"));
+            }
+            if let Some(t) = &c.transform {
+                out.push_str(&format!("    transform: {}\n", yaml_scalar(&t.to_string())));
+            }
+            if let Some(d) = &c.description {
+                out.push_str(&format!("    description: {}\n", yaml_scalar(d)));
+            }
+        }
+        out
+    }
+}
+
+/// Quotes a scalar when plain YAML would misread it.
+fn yaml_scalar(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '@' | '/'))
+        && !matches!(
+            s.to_ascii_lowercase().as_str(),
+            "true" | "false" | "null" | "yes" | "no" | "on" | "off" | "~"
+        )
+        && s.parse::<f64>().is_err();
+    if plain {
+        s.to_string()
+    } else {
+        format!("{s:?}")
+    }
+}
+
+fn first_line(s: &str) -> String {
+    s.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("invalid yaml")
+        .to_string()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawContract {
+    dataset: Spanned<String>,
+    description: Option<String>,
+    owner: Option<Spanned<String>>,
+    region: Option<Spanned<String>>,
+    subject_key: Option<Spanned<String>>,
+    retention: Option<Spanned<String>>,
+    #[serde(default)]
+    purposes: Vec<RawPurpose>,
+    columns: Spanned<Vec<RawColumn>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPurpose {
+    name: Spanned<String>,
+    legal_basis: Spanned<String>,
+    retention: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawColumn {
+    name: Spanned<String>,
+    #[serde(rename = "type")]
+    data_type: Option<Spanned<String>>,
+    classification: Spanned<String>,
+    pii: Option<Spanned<String>>,
+    transform: Option<Spanned<String>>,
+    description: Option<String>,
+}
+
+struct FieldCx<'a> {
+    file: &'a str,
+}
+
+impl FieldCx<'_> {
+    fn err<T>(&self, at: &Spanned<T>, field: &str, message: String, fix: String) -> CoreError {
+        CoreError::ContractField {
+            at: Located {
+                file: self.file.to_string(),
+                line: at.referenced.line(),
+                column: at.referenced.column(),
+            },
+            field: field.to_string(),
+            message,
+            fix,
+        }
+    }
+
+    /// Parses a spanned value with a domain parser, moving the domain error's fix into a
+    /// located field error.
+    fn parse<T>(
+        &self,
+        at: &Spanned<String>,
+        field: &str,
+        parse: impl FnOnce(&str) -> Result<T, CoreError>,
+    ) -> Result<T, CoreError> {
+        parse(&at.value).map_err(|e| match e {
+            CoreError::InvalidValue { kind, value, fix } => {
+                self.err(at, field, format!("invalid {kind} {value:?}"), fix)
+            }
+            other => self.err(at, field, other.to_string(), "correct the value".into()),
+        })
+    }
+}
+
+impl RawContract {
+    fn validate(self, file: &str) -> Result<Contract, CoreError> {
+        let cx = FieldCx { file };
+        let dataset = cx.parse(&self.dataset, "dataset", |s| {
+            Purpose::new(s)
+                .map(|p| p.as_str().to_string())
+                .map_err(|_| {
+                    CoreError::invalid(
+                        "dataset name",
+                        s,
+                        "dataset names are lower-case snake case, e.g. `customer_reviews`",
+                    )
+                })
+        })?;
+        let region = self
+            .region
+            .as_ref()
+            .map(|r| cx.parse(r, "region", Region::new))
+            .transpose()?;
+        let retention = self
+            .retention
+            .as_ref()
+            .map(|r| cx.parse(r, "retention", str::parse))
+            .transpose()?;
+        if let Some(o) = &self.owner {
+            if o.value.trim().is_empty() {
+                return Err(cx.err(
+                    o,
+                    "owner",
+                    "owner is empty".into(),
+                    "name a team or person, e.g. `owner: data-platform@example.com`".into(),
+                ));
+            }
+        }
+
+        let mut purposes = Vec::new();
+        let mut seen_purposes = HashSet::new();
+        for (i, p) in self.purposes.iter().enumerate() {
+            let field = |f: &str| format!("purposes[{i}].{f}");
+            let purpose = cx.parse(&p.name, &field("name"), Purpose::new)?;
+            if !seen_purposes.insert(purpose.clone()) {
+                return Err(cx.err(
+                    &p.name,
+                    &field("name"),
+                    format!("purpose {:?} is listed twice", purpose.as_str()),
+                    "list each purpose once".into(),
+                ));
+            }
+            purposes.push(PurposeSpec {
+                purpose,
+                legal_basis: cx.parse(&p.legal_basis, &field("legal_basis"), str::parse)?,
+                retention: p
+                    .retention
+                    .as_ref()
+                    .map(|r| cx.parse(r, &field("retention"), str::parse))
+                    .transpose()?,
+            });
+        }
+
+        if self.columns.value.is_empty() {
+            return Err(cx.err(
+                &self.columns,
+                "columns",
+                "a contract must declare at least one column".into(),
+                "list the dataset's columns under `columns:`".into(),
+            ));
+        }
+        let mut columns = Vec::new();
+        let mut seen = HashSet::new();
+        for (i, c) in self.columns.value.iter().enumerate() {
+            let field = |f: &str| format!("columns[{i}].{f}");
+            let name = c.name.value.trim().to_string();
+            if name.is_empty() {
+                return Err(cx.err(
+                    &c.name,
+                    &field("name"),
+                    "column name is empty".into(),
+                    "give the column's name as it appears in the data".into(),
+                ));
+            }
+            if !seen.insert(name.clone()) {
+                return Err(cx.err(
+                    &c.name,
+                    &field("name"),
+                    format!("column {name:?} is declared twice"),
+                    "declare each column once".into(),
+                ));
+            }
+            let data_type = match &c.data_type {
+                Some(t) if !COLUMN_TYPES.contains(&t.value.as_str()) => {
+                    return Err(cx.err(
+                        t,
+                        &field("type"),
+                        format!("unknown column type {:?}", t.value),
+                        format!("use one of {}", COLUMN_TYPES.join(", ")),
+                    ))
+                }
+                Some(t) => Some(t.value.clone()),
+                None => None,
+            };
+            columns.push(ColumnSpec {
+                name,
+                data_type,
+                classification: cx.parse(
+                    &c.classification,
+                    &field("classification"),
+                    str::parse,
+                )?,
+                pii: c
+                    .pii
+                    .as_ref()
+                    .map(|p| cx.parse(p, &field("pii"), str::parse))
+                    .transpose()?,
+                transform: c
+                    .transform
+                    .as_ref()
+                    .map(|t| cx.parse(t, &field("transform"), str::parse))
+                    .transpose()?,
+                description: c.description.clone(),
+            });
+        }
+
+        let subject_key = match &self.subject_key {
+            Some(k) if !seen.contains(k.value.trim()) => {
+                return Err(cx.err(
+                    k,
+                    "subject_key",
+                    format!("subject_key {:?} is not a declared column", k.value),
+                    "name one of the columns listed under `columns:`".into(),
+                ))
+            }
+            Some(k) => Some(k.value.trim().to_string()),
+            None => None,
+        };
+
+        Ok(Contract {
+            dataset,
+            description: self.description,
+            owner: self.owner.map(|o| o.value),
+            region,
+            subject_key,
+            retention,
+            purposes,
+            columns,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = "\
+dataset: customers
+owner: data-platform@example.com
+region: eu
+subject_key: email
+retention: 2y
+purposes:
+  - name: personalization
+    legal_basis: consent
+    retention: 90d
+columns:
+  - name: email
+    type: string
+    classification: L2
+    pii: EMAIL_ADDRESS
+    transform: tokenize
+  - name: age
+    type: integer
+    classification: L1
+    transform: generalize:band10
+";
+
+    #[test]
+    fn parses_a_full_contract_and_round_trips() {
+        let c = Contract::parse("customers.yaml", GOOD).unwrap();
+        assert_eq!(c.dataset, "customers");
+        assert_eq!(c.columns.len(), 2);
+        assert_eq!(
+            c.column("email").unwrap().pii,
+            Some(EntityType::EmailAddress)
+        );
+        assert_eq!(c.purposes[0].retention.unwrap().as_days(), 90);
+        let again = Contract::parse("again.yaml", &c.to_yaml()).unwrap();
+        assert_eq!(again, c);
+    }
+
+    fn err(text: &str) -> String {
+        Contract::parse("c.yaml", text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn bad_classification_names_line_column_field_and_fix() {
+        let e = err(&GOOD.replace("classification: L1", "classification: L7"));
+        assert!(
+            e.starts_with("c.yaml:18:21: field `columns[1].classification`"),
+            "{e}"
+        );
+        assert!(
+            e.contains("\"L7\"") && e.contains("fix: use one of L0"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn bad_values_are_located() {
+        let e = err(&GOOD.replace("pii: EMAIL_ADDRESS", "pii: EMAIL"));
+        assert!(e.starts_with("c.yaml:14:10: field `columns[0].pii`"), "{e}");
+        let e = err(&GOOD.replace("region: eu", "region: Europe"));
+        assert!(e.starts_with("c.yaml:3:9: field `region`"), "{e}");
+        let e = err(&GOOD.replace("retention: 2y", "retention: forever"));
+        assert!(e.contains("field `retention`") && e.contains("90d"), "{e}");
+        let e = err(&GOOD.replace("legal_basis: consent", "legal_basis: vibes"));
+        assert!(e.contains("purposes[0].legal_basis"), "{e}");
+        let e = err(&GOOD.replace("transform: tokenize", "transform: encrypt"));
+        assert!(e.contains("columns[0].transform"), "{e}");
+        let e = err(&GOOD.replace("subject_key: email", "subject_key: mail"));
+        assert!(e.contains("not a declared column"), "{e}");
+        let e = err(&GOOD.replace("type: integer", "type: int"));
+        assert!(e.contains("unknown column type"), "{e}");
+    }
+
+    #[test]
+    fn unknown_field_and_syntax_errors_have_a_position() {
+        let e = err(&GOOD.replace("owner:", "ownr:"));
+        assert!(e.starts_with("c.yaml:2:"), "{e}");
+        assert!(e.contains("ownr"), "{e}");
+        let e = err("dataset: [unclosed\n");
+        assert!(e.starts_with("c.yaml:"), "{e}");
+    }
+
+    #[test]
+    fn duplicate_columns_are_rejected() {
+        let text = GOOD.replace("name: age", "name: email");
+        assert!(err(&text).contains("declared twice"));
+    }
+}

@@ -1,0 +1,21 @@
+//! Custodia's domain types: what personal data is (entities, classifications), what it may be
+//! used for (purposes, legal bases, regions), and the data contracts that declare it.
+//!
+//! **Architecture Invariant:** this crate does no I/O and no async. Everything here is a pure
+//! function of its inputs, so the same validation runs in the CLI, the server and in tests.
+#![deny(missing_docs)]
+
+mod classification;
+pub mod contract;
+mod entity;
+mod error;
+mod ids;
+pub mod keys;
+mod operator;
+
+pub use classification::Classification;
+pub use contract::{ColumnSpec, Contract, PurposeSpec};
+pub use entity::EntityType;
+pub use error::{CoreError, Located};
+pub use ids::{LegalBasis, Purpose, Region, Retention};
+pub use operator::{Generalization, Operator};

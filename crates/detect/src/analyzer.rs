@@ -1,0 +1,452 @@
+//! The analyzer: one `RegexSet` pass says which pattern recognizers can fire, each of those
+//! finds its spans, validators drop what fails its checksum, context words move scores, the
+//! name recognizer adds PERSON/LOCATION, and overlaps are resolved by score.
+
+use std::net::Ipv6Addr;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use custodia_core::EntityType;
+use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+
+use crate::{
+    names::NameRecognizer,
+    recognizers::{PatternSpec, ADDRESS_SPECS, CONTEXT, NEGATIVE_CONTEXT, SPECS},
+    validators, DetectError, Finding,
+};
+
+/// Which entities to look for and how sure a finding must be.
+#[derive(Debug, Clone)]
+pub struct AnalyzerConfig {
+    /// Only these entity types (all when `None`).
+    pub entities: Option<Vec<EntityType>>,
+    /// Findings scoring below this are dropped (0.0–1.0).
+    pub min_score: f32,
+}
+
+impl Default for AnalyzerConfig {
+    fn default() -> Self {
+        AnalyzerConfig {
+            entities: None,
+            min_score: 0.5,
+        }
+    }
+}
+
+/// What a context word says about the entity near it.
+#[derive(Clone, Copy, PartialEq)]
+enum Hint {
+    Supports(EntityType),
+    Against,
+}
+
+/// A reusable, thread-safe detector. Build once; share across threads.
+pub struct Analyzer {
+    set: RegexSet,
+    regexes: Vec<Regex>,
+    specs: Vec<&'static PatternSpec>,
+    context: AhoCorasick,
+    hints: Vec<Hint>,
+    names: NameRecognizer,
+    wanted: [bool; 32],
+    min_score: f32,
+}
+
+fn entity_index(e: EntityType) -> usize {
+    EntityType::ALL.iter().position(|x| *x == e).unwrap_or(31)
+}
+
+impl Analyzer {
+    /// Compiles every recognizer the configuration asks for.
+    pub fn new(config: AnalyzerConfig) -> Result<Analyzer, DetectError> {
+        if !(0.0..=1.0).contains(&config.min_score) {
+            return Err(DetectError::Config(format!(
+                "min score {} is outside 0.0–1.0",
+                config.min_score
+            )));
+        }
+        let mut wanted = [config.entities.is_none(); 32];
+        for e in config.entities.iter().flatten() {
+            wanted[entity_index(*e)] = true;
+        }
+        let specs: Vec<&'static PatternSpec> = SPECS
+            .iter()
+            .chain(ADDRESS_SPECS)
+            .filter(|s| wanted[entity_index(s.entity)])
+            .collect();
+        let patterns: Vec<&str> = specs.iter().map(|s| s.pattern).collect();
+        const LIMIT: usize = 256 << 20;
+        let set = RegexSetBuilder::new(&patterns)
+            .size_limit(LIMIT)
+            .dfa_size_limit(LIMIT)
+            .build()
+            .map_err(|e| DetectError::Config(e.to_string()))?;
+        let regexes = patterns
+            .iter()
+            .map(|p| RegexBuilder::new(p).size_limit(LIMIT).build())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| DetectError::Config(e.to_string()))?;
+        let mut words = Vec::new();
+        let mut hints = Vec::new();
+        for (entity, list) in CONTEXT {
+            for w in *list {
+                words.push(*w);
+                hints.push(Hint::Supports(*entity));
+            }
+        }
+        for w in NEGATIVE_CONTEXT {
+            words.push(*w);
+            hints.push(Hint::Against);
+        }
+        let context = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .build(&words)
+            .map_err(|e| DetectError::Config(e.to_string()))?;
+        Ok(Analyzer {
+            set,
+            regexes,
+            specs,
+            context,
+            hints,
+            names: NameRecognizer::new(),
+            wanted,
+            min_score: config.min_score,
+        })
+    }
+
+    /// Finds personal data in `text`. Offsets are byte offsets into `text`, non-overlapping,
+    /// sorted by start; see [`crate::char_offsets`] for Unicode code points.
+    pub fn analyze(&self, text: &str) -> Vec<Finding> {
+        let mut found = Vec::new();
+        if text.is_empty() {
+            return found;
+        }
+        let matched = self.set.matches(text);
+        let mut hits: Option<Vec<(usize, usize, Hint)>> = None;
+        for idx in matched.iter() {
+            let spec = self.specs[idx];
+            let re = &self.regexes[idx];
+            for caps in re.captures_iter(text) {
+                let Some(m) = caps.get(spec.group) else {
+                    continue;
+                };
+                let (start, mut end) = (m.start(), m.end());
+                if spec.entity == EntityType::Url {
+                    end = start + trim_url(&text[start..end]);
+                }
+                let value = &text[start..end];
+                if value.is_empty() {
+                    continue;
+                }
+                if glued_to_neighbours(spec, text, start, end) {
+                    continue;
+                }
+                if let Some(validate) = spec.validate {
+                    if !validate(value) {
+                        continue;
+                    }
+                }
+                let hits = hits.get_or_insert_with(|| self.context_hits(text));
+                let score = self.score(spec, text, start, end, hits);
+                let Some(score) = score else { continue };
+                found.push(Finding {
+                    entity_type: spec.entity,
+                    start,
+                    end,
+                    score,
+                    recognizer: spec.name,
+                });
+            }
+        }
+        let person = self.wanted[entity_index(EntityType::Person)];
+        let location = self.wanted[entity_index(EntityType::Location)];
+        if person || location {
+            self.names.find(text, person, location, &mut found);
+        }
+        found.retain(|f| f.score >= self.min_score && self.wanted[entity_index(f.entity_type)]);
+        resolve_overlaps(found)
+    }
+
+    fn context_hits(&self, text: &str) -> Vec<(usize, usize, Hint)> {
+        self.context
+            .find_overlapping_iter(text)
+            .filter(|m| {
+                let word_start = text[..m.start()]
+                    .chars()
+                    .next_back()
+                    .is_none_or(|c| !c.is_alphanumeric());
+                let short = m.len() <= 4;
+                let word_end = text[m.end()..]
+                    .chars()
+                    .next()
+                    .is_none_or(|c| !c.is_alphanumeric());
+                word_start && (!short || word_end)
+            })
+            .map(|m| (m.start(), m.end(), self.hints[m.pattern().as_usize()]))
+            .collect()
+    }
+
+    fn score(
+        &self,
+        spec: &PatternSpec,
+        text: &str,
+        start: usize,
+        end: usize,
+        hits: &[(usize, usize, Hint)],
+    ) -> Option<f32> {
+        let lo = start.saturating_sub(48);
+        let hi = (end + 24).min(text.len());
+        let near = |h: &&(usize, usize, Hint)| h.1 <= start && h.0 >= lo || h.0 >= end && h.1 <= hi;
+        let supports = hits
+            .iter()
+            .filter(near)
+            .any(|h| h.2 == Hint::Supports(spec.entity));
+        let against = hits.iter().filter(near).any(|h| h.2 == Hint::Against);
+        let mut score = if supports {
+            spec.context_score
+        } else {
+            spec.score
+        };
+        if spec.numeric && against && !supports {
+            score *= 0.4;
+        }
+        match spec.entity {
+            EntityType::PhoneNumber => phone_score(&text[start..end], supports).map(|s| {
+                if against && !supports {
+                    s * 0.4
+                } else {
+                    s
+                }
+            }),
+            EntityType::DateTime => Some(date_score(spec, &text[start..end], supports, score)),
+            EntityType::CreditCard | EntityType::UkNhs | EntityType::InAadhaar
+                if validators::isbn(&text[start..end]) =>
+            {
+                Some(score * 0.3)
+            }
+            _ => Some(score),
+        }
+    }
+}
+
+/// Keeps the best of overlapping findings: higher score, then longer span.
+fn resolve_overlaps(mut found: Vec<Finding>) -> Vec<Finding> {
+    found.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then((b.end - b.start).cmp(&(a.end - a.start)))
+            .then(a.start.cmp(&b.start))
+    });
+    let mut kept: Vec<Finding> = Vec::with_capacity(found.len());
+    for f in found {
+        if kept.iter().all(|k| f.end <= k.start || f.start >= k.end) {
+            kept.push(f);
+        }
+    }
+    kept.sort_by_key(|f| f.start);
+    kept
+}
+
+/// A numeric candidate glued to more digits or letters ("1.2.3.4.5", the tail of a UUID,
+/// "v1.2.3") is part of some other token.
+fn glued_to_neighbours(spec: &PatternSpec, text: &str, start: usize, end: usize) -> bool {
+    if matches!(
+        spec.entity,
+        EntityType::Secret | EntityType::Url | EntityType::EmailAddress | EntityType::Location
+    ) || spec.name == "date_text"
+        || spec.name == "phone" && text[start..].starts_with('+')
+    {
+        return false;
+    }
+    let mut before = text[..start].chars().rev();
+    let b1 = before.next();
+    let b2 = before.next();
+    let mut after = text[end..].chars();
+    let a1 = after.next();
+    let a2 = after.next();
+    let joiner = |c: Option<char>| matches!(c, Some('.' | '-' | '/' | '_' | ':' | ','));
+    let alnum = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric());
+    let digit = |c: Option<char>| c.is_some_and(|c| c.is_ascii_digit());
+    alnum(b1)
+        || alnum(a1)
+        || (joiner(b1) && alnum(b2) && b1 != Some(','))
+        || (joiner(a1) && digit(a2) && a1 != Some(','))
+        || (b1 == Some('v') || b1 == Some('V')) && spec.entity == EntityType::IpAddress
+}
+
+/// Phone numbers are validated against libphonenumber metadata: international numbers by
+/// their country code, national ones against the regions the supported languages cover.
+fn phone_score(candidate: &str, context: bool) -> Option<f32> {
+    use phonenumber::country::Id;
+    let digits = candidate.bytes().filter(u8::is_ascii_digit).count();
+    if !(7..=15).contains(&digits) {
+        return None;
+    }
+    let international = candidate.starts_with('+') || candidate.starts_with("00");
+    let formatted = candidate.contains([' ', '-', '.', '(', '/']);
+    if international {
+        let n = phonenumber::parse(
+            None,
+            candidate.replacen("00", "+", usize::from(candidate.starts_with("00"))),
+        )
+        .ok()?;
+        return phonenumber::is_valid(&n).then_some(if context { 1.0 } else { 0.85 });
+    }
+    const REGIONS: &[Id] = &[
+        Id::US,
+        Id::GB,
+        Id::DE,
+        Id::FR,
+        Id::ES,
+        Id::IT,
+        Id::NL,
+        Id::PL,
+        Id::SE,
+        Id::IN,
+        Id::CA,
+        Id::AU,
+        Id::IE,
+        Id::BE,
+        Id::AT,
+        Id::CH,
+    ];
+    let valid = REGIONS.iter().any(|r| {
+        phonenumber::parse(Some(*r), candidate)
+            .map(|n| phonenumber::is_valid(&n))
+            .unwrap_or(false)
+    });
+    if !valid {
+        return None;
+    }
+    Some(match (context, formatted) {
+        (true, _) => 0.95,
+        (false, true) => 0.65,
+        (false, false) => 0.4,
+    })
+}
+
+/// Machine timestamps (log lines with seconds) are not about a person; dates of birth are.
+fn date_score(spec: &PatternSpec, value: &str, context: bool, score: f32) -> f32 {
+    if spec.name == "date_iso" {
+        let has_seconds = value.len() >= 19 && value.as_bytes().get(16) == Some(&b':');
+        if has_seconds && !context {
+            return 0.3;
+        }
+    }
+    score
+}
+
+pub(crate) fn url_ok(s: &str) -> bool {
+    let t = &s[..trim_url(s)];
+    t.len() > 8 && t.contains('.')
+}
+
+pub(crate) fn bare_domain_ok(s: &str) -> bool {
+    // Bare domains need a name part that is not a file or a version ("setup.py" is not
+    // matched by the TLD list, "report.com" is).
+    let host = s.split('/').next().unwrap_or(s);
+    let labels: Vec<&str> = host.split('.').collect();
+    labels.len() >= 2
+        && labels[..labels.len() - 1]
+            .iter()
+            .any(|l| l.chars().any(|c| c.is_ascii_alphabetic()))
+}
+
+/// Trailing punctuation is the sentence's, not the URL's.
+pub(crate) fn trim_url(s: &str) -> usize {
+    let mut end = s.len();
+    let open = |c: char| s.matches(c).count();
+    while let Some(c) = s[..end].chars().next_back() {
+        let drop = matches!(c, '.' | ',' | ';' | ':' | '!' | '?' | '\'' | '"')
+            || (c == ')' && open('(') < open(')'))
+            || (c == ']' && open('[') < open(']'));
+        if !drop {
+            break;
+        }
+        end -= c.len_utf8();
+    }
+    end
+}
+
+pub(crate) fn ipv4_ok(s: &str) -> bool {
+    let addr = s.split('/').next().unwrap_or(s);
+    // "1.0.0.0" style version numbers and all-zero addresses are not addresses of anyone.
+    addr != "0.0.0.0" && !addr.ends_with(".0.0") && addr.parse::<std::net::Ipv4Addr>().is_ok()
+}
+
+pub(crate) fn ipv6_ok(s: &str) -> bool {
+    s.matches(':').count() >= 2 && s.len() >= 6 && s.parse::<Ipv6Addr>().is_ok()
+}
+
+pub(crate) fn mac_ok(s: &str) -> bool {
+    let hex: Vec<u8> = s.bytes().filter(u8::is_ascii_hexdigit).collect();
+    hex.len() == 12
+        && !hex.iter().all(|b| *b == b'0')
+        && !hex.iter().all(|b| b.eq_ignore_ascii_case(&b'f'))
+}
+
+pub(crate) fn ssn_ok(s: &str) -> bool {
+    // Bare nine-digit numbers are only SSNs next to a context word (scored later); the
+    // dashed or spaced form must use one separator consistently.
+    let seps: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_digit()).collect();
+    (seps.is_empty() || seps.windows(2).all(|w| w[0] == w[1])) && validators::us_ssn(s)
+}
+
+pub(crate) fn numeric_date_ok(s: &str) -> bool {
+    let parts: Vec<&str> = s.split(['.', '/', '-']).collect();
+    if parts.len() != 3 {
+        return false;
+    }
+    let seps: Vec<char> = s.chars().filter(|c| matches!(c, '.' | '/' | '-')).collect();
+    if seps[0] != seps[1] {
+        return false;
+    }
+    let n: Vec<u32> = parts.iter().map(|p| p.parse().unwrap_or(0)).collect();
+    if parts[0].len() == 4 {
+        return (1..=12).contains(&n[1]) && (1..=31).contains(&n[2]);
+    }
+    // Two-digit years with dots read like version numbers ("1.2.10"): require four digits.
+    if seps[0] == '.' && parts[2].len() != 4 {
+        return false;
+    }
+    let dmy = (1..=31).contains(&n[0]) && (1..=12).contains(&n[1]);
+    let mdy = (1..=12).contains(&n[0]) && (1..=31).contains(&n[1]);
+    let year_ok = parts[2].len() == 2 || (1900..=2099).contains(&n[2]);
+    (dmy || mdy) && year_ok
+}
+
+pub(crate) fn password_value_ok(s: &str) -> bool {
+    let lower = s.to_ascii_lowercase();
+    // Placeholders and references to other variables are not secrets.
+    !(lower.starts_with('$')
+        || lower.starts_with("{{")
+        || lower.starts_with("<")
+        || lower.starts_with("%(")
+        || matches!(
+            lower.as_str(),
+            "none"
+                | "null"
+                | "nil"
+                | "true"
+                | "false"
+                | "required"
+                | "optional"
+                | "changeme"
+                | "xxxx"
+                | "xxxxxx"
+                | "xxxxxxxx"
+                | "****"
+                | "********"
+                | "password"
+                | "secret"
+                | "string"
+                | "str"
+                | "env"
+                | "os.environ"
+                | "getenv"
+        )
+        || lower.starts_with("os.environ")
+        || lower.starts_with("env(")
+        || lower.starts_with("getenv")
+        || lower.chars().all(|c| c == '*' || c == 'x'))
+}

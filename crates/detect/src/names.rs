@@ -1,0 +1,622 @@
+//! PERSON and LOCATION from gazetteers and token features.
+//!
+//! Precision first: a capitalised word is a name only with evidence — a first name that is
+//! rarely an ordinary word, a first name followed by a capitalised surname, a title
+//! ("Dr.", "Herr", "Mme"), or a greeting/signature context ("Dear", "Hallo", "Regards").
+//! Places come from GeoNames cities, countries and regions, weighed by population and by how
+//! often the word is an ordinary word ("Nice", "Reading" need "in"/"from" before them).
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use custodia_core::EntityType;
+
+use crate::{gazetteer::Gazetteers, Finding};
+
+/// Titles that precede a name; the title itself is not part of the span.
+const TITLES: &[&str] = &[
+    "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame", "lord", "lady", "herr", "frau",
+    "fr", "hr", "m", "mme", "mlle", "monsieur", "madame", "sr", "sra", "srta", "señor", "señora",
+    "don", "doña", "sig", "sig.ra", "signor", "signora", "dott", "dott.ssa", "dhr", "mevr",
+    "mevrouw", "meneer", "pan", "pani", "fru", "rev", "father", "sister", "capt", "judge",
+    "officer", "agent", "nurse", "coach",
+];
+
+/// Words before a name that introduce it (greetings, signatures, "my name is").
+const PERSON_CONTEXT: &[&str] = &[
+    "dear",
+    "hi",
+    "hello",
+    "hey",
+    "thanks",
+    "thank you",
+    "regards",
+    "best",
+    "cheers",
+    "sincerely",
+    "signed",
+    "name is",
+    "named",
+    "called",
+    "i am",
+    "i'm",
+    "contact",
+    "ask for",
+    "spoke with",
+    "spoke to",
+    "talked to",
+    "assisted by",
+    "helped by",
+    "attn",
+    "attention",
+    "liebe",
+    "lieber",
+    "hallo",
+    "sehr geehrte",
+    "sehr geehrter",
+    "grüße",
+    "gruß",
+    "heiße",
+    "name ist",
+    "ich bin",
+    "cher",
+    "chère",
+    "bonjour",
+    "salut",
+    "cordialement",
+    "je m'appelle",
+    "je suis",
+    "estimado",
+    "estimada",
+    "hola",
+    "saludos",
+    "me llamo",
+    "soy",
+    "caro",
+    "cara",
+    "gentile",
+    "ciao",
+    "saluti",
+    "mi chiamo",
+    "sono",
+    "beste",
+    "geachte",
+    "hoi",
+    "groeten",
+    "ik heet",
+    "ik ben",
+    "drogi",
+    "droga",
+    "szanowny",
+    "szanowna",
+    "cześć",
+    "pozdrawiam",
+    "nazywam się",
+    "jestem",
+    "hej",
+    "kära",
+    "hälsningar",
+    "jag heter",
+    "jag är",
+    "mvh",
+    "med vänliga",
+];
+
+/// Weaker cues: enough to accept a full name whose parts are not both in the gazetteers,
+/// never a lone word ("from Berlin" is a place).
+const WEAK_PERSON_CONTEXT: &[&str] = &[
+    "customer",
+    "patient",
+    "employee",
+    "client",
+    "user",
+    "from",
+    "by",
+    "with",
+    "agent",
+    "colleague",
+    "manager",
+    "friend",
+    "wife",
+    "husband",
+    "son",
+    "daughter",
+    "mother",
+    "father",
+];
+
+/// Words before a place that introduce it.
+const PLACE_CONTEXT: &[&str] = &[
+    "in",
+    "from",
+    "to",
+    "near",
+    "at",
+    "lives in",
+    "located in",
+    "based in",
+    "moved to",
+    "born in",
+    "city",
+    "town",
+    "aus",
+    "nach",
+    "wohnt in",
+    "bei",
+    "à",
+    "de",
+    "en",
+    "habite",
+    "vive",
+    "vive en",
+    "a",
+    "da",
+    "di",
+    "abita a",
+    "naar",
+    "uit",
+    "woont in",
+    "w",
+    "z",
+    "do",
+    "mieszka w",
+    "i",
+    "från",
+    "till",
+    "bor i",
+];
+
+/// Lower-case particles inside multi-part names ("van der Berg", "de la Cruz").
+const PARTICLES: &[&str] = &[
+    "van", "von", "der", "den", "de", "da", "di", "del", "della", "du", "le", "la", "dos", "das",
+    "ten", "ter", "bin", "al", "zu", "y", "e", "af", "d'",
+];
+
+pub(crate) struct NameRecognizer {
+    person_ctx: AhoCorasick,
+    weak_person_ctx: AhoCorasick,
+    place_ctx: AhoCorasick,
+}
+
+#[derive(Clone, Copy)]
+struct Token {
+    start: usize,
+    end: usize,
+    capitalised: bool,
+    /// First word of a sentence (or line): capitalisation says nothing there.
+    sentence_start: bool,
+}
+
+fn tokenize(text: &str) -> Vec<Token> {
+    let mut out = Vec::new();
+    let mut iter = text.char_indices().peekable();
+    let mut sentence_start = true;
+    while let Some((i, c)) = iter.next() {
+        if c.is_alphabetic() {
+            let mut end = i + c.len_utf8();
+            while let Some(&(j, d)) = iter.peek() {
+                if d.is_alphabetic() {
+                    end = j + d.len_utf8();
+                    iter.next();
+                } else if matches!(d, '\'' | '’' | '-') {
+                    // Keep O'Brien and Jean-Luc whole, but not a trailing dash.
+                    let mut ahead = iter.clone();
+                    ahead.next();
+                    if ahead.peek().is_some_and(|&(_, e)| e.is_alphabetic()) {
+                        iter.next();
+                    } else {
+                        break;
+                    }
+                } else {
+                    break;
+                }
+            }
+            let word = &text[i..end];
+            let mut chars = word.chars();
+            let first = chars.next().unwrap_or(' ');
+            let capitalised = first.is_uppercase()
+                && (word.chars().skip(1).any(char::is_lowercase) || word.chars().count() > 1);
+            out.push(Token {
+                start: i,
+                end,
+                capitalised,
+                sentence_start,
+            });
+            sentence_start = false;
+        } else if c.is_ascii_digit() {
+            sentence_start = false;
+        } else if matches!(
+            c,
+            '.' | '!'
+                | '?'
+                | '\n'
+                | '\r'
+                | '¿'
+                | '¡'
+                | '"'
+                | '“'
+                | '„'
+                | '«'
+                | '('
+                | '['
+                | '*'
+                | '•'
+                | '>'
+                | '|'
+        ) {
+            // A period after a lone capital is an initial ("John F. Kennedy"), not an end.
+            let initial = c == '.'
+                && out.last().is_some_and(|t: &Token| {
+                    t.end == i && text[t.start..t.end].chars().count() == 1
+                });
+            if !initial {
+                sentence_start = true;
+            }
+        }
+    }
+    out
+}
+
+fn weight(map: &fst::Map<&'static [u8]>, key: &str) -> u64 {
+    map.get(key).unwrap_or(0)
+}
+
+struct Word {
+    fname: u64,
+    sname: u64,
+    common: u64,
+}
+
+impl Word {
+    fn of(g: &Gazetteers, lower: &str) -> Word {
+        Word {
+            fname: weight(&g.first_names, lower),
+            sname: weight(&g.surnames, lower),
+            common: weight(&g.words, lower),
+        }
+    }
+    /// A first name that is rarely anything else ("John", "Anna"; not "Will", "May").
+    fn strong_first(&self, ratio: u64) -> bool {
+        self.fname >= 20 && self.common <= self.fname.saturating_mul(ratio)
+    }
+    /// Very frequent ordinary words ("The", "Will", "Long").
+    fn function_word(&self) -> bool {
+        self.common >= 1_000_000 && self.fname < 5_000
+    }
+}
+
+fn ends_with_word(hay: &str, ac: &AhoCorasick) -> bool {
+    // Matches of a context word that end exactly at the end of `hay` (modulo spaces and
+    // punctuation) and start at a word boundary.
+    let trimmed =
+        hay.trim_end_matches(|c: char| c.is_whitespace() || matches!(c, ',' | ':' | '-' | '.'));
+    ac.find_iter(trimmed).any(|m| {
+        m.end() == trimmed.len()
+            && trimmed[..m.start()]
+                .chars()
+                .next_back()
+                .is_none_or(|c| !c.is_alphanumeric())
+    })
+}
+
+fn preceding(text: &str, start: usize, bytes: usize) -> &str {
+    let mut s = start.saturating_sub(bytes);
+    while !text.is_char_boundary(s) {
+        s += 1;
+    }
+    &text[s..start]
+}
+
+impl NameRecognizer {
+    pub fn new() -> Self {
+        let build = |words: &[&str]| {
+            AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::Standard)
+                .build(words)
+                .expect("context word lists are small and valid")
+        };
+        NameRecognizer {
+            person_ctx: build(PERSON_CONTEXT),
+            weak_person_ctx: build(WEAK_PERSON_CONTEXT),
+            place_ctx: build(PLACE_CONTEXT),
+        }
+    }
+
+    pub fn find(&self, text: &str, person: bool, location: bool, out: &mut Vec<Finding>) {
+        let g = Gazetteers::get();
+        let tokens = tokenize(text);
+        let mut i = 0;
+        let mut lower = String::new();
+        while i < tokens.len() {
+            if !tokens[i].capitalised {
+                i += 1;
+                continue;
+            }
+            // A run of capitalised tokens separated by single spaces, with name particles
+            // allowed inside ("Ludwig van Beethoven").
+            let mut j = i + 1;
+            while j < tokens.len() && j - i < 6 {
+                let gap = &text[tokens[j - 1].end..tokens[j].start];
+                let prev_initial =
+                    text[tokens[j - 1].start..tokens[j - 1].end].chars().count() == 1;
+                let prev = &text[tokens[j - 1].start..tokens[j - 1].end];
+                let prev_title = TITLES.iter().any(|t| prev.eq_ignore_ascii_case(t));
+                let gap_ok =
+                    gap == " " || gap == "\u{a0}" || ((prev_initial || prev_title) && gap == ". ");
+                if !gap_ok {
+                    break;
+                }
+                if tokens[j].capitalised {
+                    j += 1;
+                    continue;
+                }
+                let w = &text[tokens[j].start..tokens[j].end];
+                let next_cap = tokens
+                    .get(j + 1)
+                    .is_some_and(|t| t.capitalised && &text[tokens[j].end..t.start] == " ");
+                if next_cap && PARTICLES.iter().any(|p| w.eq_ignore_ascii_case(p)) {
+                    j += 1;
+                    continue;
+                }
+                break;
+            }
+            self.run(text, &tokens[i..j], g, person, location, &mut lower, out);
+            i = j;
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn run(
+        &self,
+        text: &str,
+        run: &[Token],
+        g: &Gazetteers,
+        person: bool,
+        location: bool,
+        lower: &mut String,
+        out: &mut Vec<Finding>,
+    ) {
+        let word_of = |t: &Token, lower: &mut String| {
+            lower.clear();
+            lower.extend(text[t.start..t.end].chars().flat_map(char::to_lowercase));
+            Word::of(g, lower)
+        };
+        // Leading titles and greetings are evidence, not part of the name.
+        let mut k = 0;
+        let mut title = false;
+        let mut greeting = false;
+        while k < run.len() {
+            let w = &text[run[k].start..run[k].end];
+            let followed_by_dot = text[run[k].end..].starts_with('.');
+            let is_title = TITLES.iter().any(|t| w.eq_ignore_ascii_case(t))
+                && (followed_by_dot || w.chars().count() > 2);
+            if is_title && k + 1 < run.len() {
+                title = true;
+                k += 1;
+            } else if k + 1 < run.len() && PERSON_CONTEXT.iter().any(|c| w.eq_ignore_ascii_case(c))
+            {
+                greeting = true;
+                k += 1;
+            } else {
+                break;
+            }
+        }
+        // Capitalised ordinary words around a name ("Yesterday John Smith", "John Smith
+        // Support") are not part of it.
+        let place_core = &run[k..];
+        let mut core = place_core;
+        let plain = |t: &Token, lower: &mut String, common: u64| {
+            let w = word_of(t, lower);
+            w.fname == 0 && w.sname == 0 && w.common >= common
+        };
+        while core.len() > 1 && plain(&core[0], lower, 5_000) {
+            core = &core[1..];
+        }
+        while core.len() > 1 && plain(&core[core.len() - 1], lower, 20_000) {
+            core = &core[..core.len() - 1];
+        }
+        if core.is_empty() {
+            return;
+        }
+        let first = core[0];
+        let before = preceding(text, run[0].start, 24);
+        let context = greeting || ends_with_word(before, &self.person_ctx);
+        let weak_context = context || ends_with_word(before, &self.weak_person_ctx);
+        let strip_particles = |toks: &[Token]| -> Vec<Token> {
+            toks.iter().copied().filter(|t| t.capitalised).collect()
+        };
+        let caps = strip_particles(core);
+
+        let mut person_score = 0.0f32;
+        if person && !caps.is_empty() {
+            let words: Vec<Word> = caps.iter().map(|t| word_of(t, lower)).collect();
+            let f = &words[0];
+            let last = &words[words.len() - 1];
+            if caps.len() >= 2 {
+                let rest_ok = words[1..].iter().all(|w| !w.function_word());
+                let last_name_like = last.sname > 0 || last.fname > 0 || last.common < 20_000;
+                let introduced =
+                    (title || weak_context) && (f.fname > 0 || last.sname > 0 || last_name_like);
+                if rest_ok && (f.strong_first(40) || introduced) {
+                    person_score = 0.85;
+                } else if f.fname > 0 && last.sname >= 5 && rest_ok && !last.function_word() {
+                    person_score = if f.common > 300_000 && first.sentence_start {
+                        0.0
+                    } else {
+                        0.7
+                    };
+                }
+            } else {
+                let w = f;
+                if title && !w.function_word() {
+                    person_score = 0.85;
+                } else if context
+                    && !w.function_word()
+                    && (w.fname > 0 || w.sname > 0 || w.common < 50_000)
+                {
+                    person_score = if title || greeting { 0.85 } else { 0.7 };
+                } else if w.strong_first(10) && w.fname >= 200 {
+                    person_score = 0.65;
+                } else if !first.sentence_start && w.strong_first(25) && w.fname >= 200 {
+                    person_score = 0.6;
+                }
+            }
+            if person_score > 0.0 {
+                let last_tok = caps[caps.len() - 1];
+                out.push(Finding {
+                    entity_type: EntityType::Person,
+                    start: first.start,
+                    end: last_tok.end,
+                    score: person_score,
+                    recognizer: "person_gazetteer",
+                });
+            }
+        }
+
+        if location && !title {
+            self.places(text, place_core, g, lower, person_score, out);
+        }
+    }
+
+    fn places(
+        &self,
+        text: &str,
+        core: &[Token],
+        g: &Gazetteers,
+        lower: &mut String,
+        person_score: f32,
+        out: &mut Vec<Finding>,
+    ) {
+        let mut k = 0;
+        while k < core.len() {
+            let mut matched = false;
+            for len in (1..=(core.len() - k).min(4)).rev() {
+                let toks = &core[k..k + len];
+                if !toks[len - 1].capitalised || !toks[0].capitalised {
+                    continue;
+                }
+                lower.clear();
+                lower.extend(
+                    text[toks[0].start..toks[len - 1].end]
+                        .chars()
+                        .flat_map(char::to_lowercase),
+                );
+                let country = weight(&g.countries, lower);
+                let region = weight(&g.regions, lower);
+                let city = weight(&g.cities, lower);
+                if country == 0 && region == 0 && city == 0 {
+                    continue;
+                }
+                let common = if len == 1 { weight(&g.words, lower) } else { 0 };
+                let fname = if len == 1 {
+                    weight(&g.first_names, lower)
+                } else {
+                    0
+                };
+                let before = preceding(text, toks[0].start, 16);
+                let ctx = ends_with_word(before, &self.place_ctx);
+                let ordinary = common >= 40_000 && city < 1_000_000 && country == 0;
+                let mut score: f32 = if country > 0 {
+                    0.85
+                } else if region >= 2 {
+                    0.75
+                } else if city >= 1_000_000 {
+                    0.85
+                } else if city >= 100_000 {
+                    0.75
+                } else if city >= 10_000 {
+                    0.55
+                } else {
+                    0.4
+                };
+                if ordinary || (toks[0].sentence_start && common >= 10_000) {
+                    score -= 0.3;
+                }
+                if fname >= 50 && city < 1_000_000 && country == 0 {
+                    score -= 0.2;
+                }
+                if ctx {
+                    score += 0.25;
+                }
+                let score = score.min(0.95);
+                if score >= 0.5 && score > person_score {
+                    out.push(Finding {
+                        entity_type: EntityType::Location,
+                        start: toks[0].start,
+                        end: toks[len - 1].end,
+                        score,
+                        recognizer: "location_gazetteer",
+                    });
+                    k += len;
+                    matched = true;
+                    break;
+                }
+            }
+            if !matched {
+                k += 1;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn find(text: &str) -> Vec<(EntityType, String)> {
+        let mut out = Vec::new();
+        NameRecognizer::new().find(text, true, true, &mut out);
+        out.into_iter()
+            .map(|f| (f.entity_type, text[f.start..f.end].to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn full_names_titles_and_greetings() {
+        let f = find("Yesterday John Smith called about his order.");
+        assert!(
+            f.contains(&(EntityType::Person, "John Smith".into())),
+            "{f:?}"
+        );
+        let f = find("Dear Ms. Okonkwo, thank you for writing.");
+        assert!(f.contains(&(EntityType::Person, "Okonkwo".into())), "{f:?}");
+        let f = find("Sehr geehrter Herr Müller, vielen Dank.");
+        assert!(f.contains(&(EntityType::Person, "Müller".into())), "{f:?}");
+        let f = find("Ludwig van Beethoven wrote nine symphonies.");
+        assert!(
+            f.contains(&(EntityType::Person, "Ludwig van Beethoven".into())),
+            "{f:?}"
+        );
+    }
+
+    #[test]
+    fn ordinary_capitalised_words_stay_quiet() {
+        for text in [
+            "Great service, will come again.",
+            "Will do, thanks!",
+            "Mark the date in your calendar.",
+            "Hope you are well.",
+            "The Product Team shipped version 2.",
+        ] {
+            let f: Vec<_> = find(text)
+                .into_iter()
+                .filter(|(e, _)| *e == EntityType::Person)
+                .collect();
+            assert!(f.is_empty(), "{text}: {f:?}");
+        }
+    }
+
+    #[test]
+    fn places() {
+        let f = find("She moved from Berlin to São Paulo last year.");
+        assert!(
+            f.contains(&(EntityType::Location, "Berlin".into())),
+            "{f:?}"
+        );
+        assert!(
+            f.contains(&(EntityType::Location, "São Paulo".into())),
+            "{f:?}"
+        );
+        let f = find("Nice work on the Reading list.");
+        assert!(f.iter().all(|(e, _)| *e != EntityType::Location), "{f:?}");
+    }
+}
