@@ -141,6 +141,9 @@ fn main() -> Result<()> {
         i += 2;
     }
     let corpus = corpus.context("--corpus FILE is required")?;
+    if preds.is_empty() {
+        bail!("give at least one --pred NAME=FILE to score");
+    }
     let gold = load(&corpus, "spans", 0.0)?;
     let labels: BTreeSet<String> = gold.values().flatten().map(|s| s.2.clone()).collect();
     let mut results = BTreeMap::new();
@@ -181,11 +184,7 @@ fn main() -> Result<()> {
     println!();
     let mut micro: BTreeMap<&String, Counts> = BTreeMap::new();
     for l in &labels {
-        let g = results
-            .values()
-            .next()
-            .map(|r| r[l].tp + r[l].fn_)
-            .unwrap_or(0);
+        let g = gold.values().flatten().filter(|s| &s.2 == l).count();
         print!("| {l} | {g} |");
         for n in &names {
             let c = results[*n][l];
