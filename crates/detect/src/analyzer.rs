@@ -10,6 +10,7 @@ use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 
 use crate::{
     names::NameRecognizer,
+    phone::PhoneValidator,
     recognizers::{PatternSpec, ADDRESS_SPECS, CONTEXT, NEGATIVE_CONTEXT, SPECS},
     validators, DetectError, Finding,
 };
@@ -47,6 +48,7 @@ pub struct Analyzer {
     context: AhoCorasick,
     hints: Vec<Hint>,
     names: NameRecognizer,
+    phones: PhoneValidator,
     wanted: [bool; 32],
     min_score: f32,
 }
@@ -82,7 +84,12 @@ impl Analyzer {
             .map_err(|e| DetectError::Config(e.to_string()))?;
         let regexes = patterns
             .iter()
-            .map(|p| RegexBuilder::new(p).size_limit(LIMIT).build())
+            .map(|p| {
+                RegexBuilder::new(p)
+                    .size_limit(LIMIT)
+                    .dfa_size_limit(LIMIT)
+                    .build()
+            })
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| DetectError::Config(e.to_string()))?;
         let mut words = Vec::new();
@@ -109,6 +116,7 @@ impl Analyzer {
             context,
             hints,
             names: NameRecognizer::new(),
+            phones: PhoneValidator::new(NATIONAL_PHONE_REGIONS),
             wanted,
             min_score: config.min_score,
         })
@@ -211,13 +219,15 @@ impl Analyzer {
             score *= 0.4;
         }
         match spec.entity {
-            EntityType::PhoneNumber => phone_score(&text[start..end], supports).map(|s| {
-                if against && !supports {
-                    s * 0.4
-                } else {
-                    s
-                }
-            }),
+            EntityType::PhoneNumber => {
+                phone_score(&self.phones, &text[start..end], supports).map(|s| {
+                    if against && !supports {
+                        s * 0.4
+                    } else {
+                        s
+                    }
+                })
+            }
             EntityType::DateTime => Some(date_score(spec, &text[start..end], supports, score)),
             EntityType::CreditCard | EntityType::UkNhs | EntityType::InAadhaar
                 if validators::isbn(&text[start..end]) =>
@@ -274,48 +284,33 @@ fn glued_to_neighbours(spec: &PatternSpec, text: &str, start: usize, end: usize)
         || (b1 == Some('v') || b1 == Some('V')) && spec.entity == EntityType::IpAddress
 }
 
+/// Regions tried for phone numbers written without a country code: those whose
+/// languages the context words cover, plus the large English-speaking ones.
+const NATIONAL_PHONE_REGIONS: &[&str] = &[
+    "US", "GB", "DE", "FR", "ES", "IT", "NL", "PL", "SE", "IN", "CA", "AU", "IE", "BE", "AT", "CH",
+];
+
 /// Phone numbers are validated against libphonenumber metadata: international numbers by
 /// their country code, national ones against the regions the supported languages cover.
-fn phone_score(candidate: &str, context: bool) -> Option<f32> {
-    use phonenumber::country::Id;
-    let digits = candidate.bytes().filter(u8::is_ascii_digit).count();
-    if !(7..=15).contains(&digits) {
+fn phone_score(phones: &PhoneValidator, candidate: &str, context: bool) -> Option<f32> {
+    let count = candidate.bytes().filter(u8::is_ascii_digit).count();
+    if !(7..=17).contains(&count) {
         return None;
     }
     let international = candidate.starts_with('+') || candidate.starts_with("00");
     let formatted = candidate.contains([' ', '-', '.', '(', '/']);
+    // "+44 (0)20 …": the bracketed trunk prefix is not dialled from abroad.
+    let cleaned = candidate.replacen("(0)", "", 1);
+    let mut digits: String = cleaned.chars().filter(char::is_ascii_digit).collect();
     if international {
-        let n = phonenumber::parse(
-            None,
-            candidate.replacen("00", "+", usize::from(candidate.starts_with("00"))),
-        )
-        .ok()?;
-        return phonenumber::is_valid(&n).then_some(if context { 1.0 } else { 0.85 });
+        if candidate.starts_with("00") {
+            digits.drain(..2);
+        }
+        return phones
+            .valid_international(&digits)
+            .then_some(if context { 1.0 } else { 0.85 });
     }
-    const REGIONS: &[Id] = &[
-        Id::US,
-        Id::GB,
-        Id::DE,
-        Id::FR,
-        Id::ES,
-        Id::IT,
-        Id::NL,
-        Id::PL,
-        Id::SE,
-        Id::IN,
-        Id::CA,
-        Id::AU,
-        Id::IE,
-        Id::BE,
-        Id::AT,
-        Id::CH,
-    ];
-    let valid = REGIONS.iter().any(|r| {
-        phonenumber::parse(Some(*r), candidate)
-            .map(|n| phonenumber::is_valid(&n))
-            .unwrap_or(false)
-    });
-    if !valid {
+    if !phones.valid_national(&digits) {
         return None;
     }
     Some(match (context, formatted) {

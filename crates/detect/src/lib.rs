@@ -17,6 +17,7 @@ mod classify;
 mod deid;
 mod gazetteer;
 mod names;
+mod phone;
 mod recognizers;
 mod validators;
 

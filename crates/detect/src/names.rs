@@ -6,8 +6,11 @@
 //! Places come from GeoNames cities, countries and regions, weighed by population and by how
 //! often the word is an ordinary word ("Nice", "Reading" need "in"/"from" before them).
 
+use std::collections::HashSet;
+
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use custodia_core::EntityType;
+use fst::Streamer;
 
 use crate::{gazetteer::Gazetteers, Finding};
 
@@ -170,7 +173,13 @@ const PARTICLES: &[&str] = &[
     "ten", "ter", "bin", "al", "zu", "y", "e", "af", "d'",
 ];
 
+/// Longest run of capitalised tokens considered as one name or place.
+const MAX_RUN: usize = 6;
+
 pub(crate) struct NameRecognizer {
+    /// First words of multi-word places ("new" of "new york"): a span of several tokens is
+    /// looked up only when it starts with one, which spares most fst lookups.
+    multi_word_starts: HashSet<Box<str>>,
     person_ctx: AhoCorasick,
     weak_person_ctx: AhoCorasick,
     place_ctx: AhoCorasick,
@@ -259,6 +268,7 @@ fn weight(map: &fst::Map<&'static [u8]>, key: &str) -> u64 {
     map.get(key).unwrap_or(0)
 }
 
+#[derive(Clone, Copy)]
 struct Word {
     fname: u64,
     sname: u64,
@@ -266,6 +276,11 @@ struct Word {
 }
 
 impl Word {
+    const NONE: Word = Word {
+        fname: 0,
+        sname: 0,
+        common: 0,
+    };
     fn of(g: &Gazetteers, lower: &str) -> Word {
         Word {
             fname: weight(&g.first_names, lower),
@@ -314,7 +329,22 @@ impl NameRecognizer {
                 .build(words)
                 .expect("context word lists are small and valid")
         };
+        let g = Gazetteers::get();
+        let mut multi_word_starts = HashSet::new();
+        for map in [&g.countries, &g.regions, &g.cities] {
+            let mut keys = map.keys();
+            while let Some(key) = keys.next() {
+                if let Some(space) = key.iter().position(|b| *b == b' ') {
+                    if let Ok(first) = std::str::from_utf8(&key[..space]) {
+                        if !multi_word_starts.contains(first) {
+                            multi_word_starts.insert(first.into());
+                        }
+                    }
+                }
+            }
+        }
         NameRecognizer {
+            multi_word_starts,
             person_ctx: build(PERSON_CONTEXT),
             weak_person_ctx: build(WEAK_PERSON_CONTEXT),
             place_ctx: build(PLACE_CONTEXT),
@@ -334,7 +364,7 @@ impl NameRecognizer {
             // A run of capitalised tokens separated by single spaces, with name particles
             // allowed inside ("Ludwig van Beethoven").
             let mut j = i + 1;
-            while j < tokens.len() && j - i < 6 {
+            while j < tokens.len() && j - i < MAX_RUN {
                 let gap = &text[tokens[j - 1].end..tokens[j].start];
                 let prev_initial =
                     text[tokens[j - 1].start..tokens[j - 1].end].chars().count() == 1;
@@ -375,11 +405,6 @@ impl NameRecognizer {
         lower: &mut String,
         out: &mut Vec<Finding>,
     ) {
-        let word_of = |t: &Token, lower: &mut String| {
-            lower.clear();
-            lower.extend(text[t.start..t.end].chars().flat_map(char::to_lowercase));
-            Word::of(g, lower)
-        };
         // Leading titles and greetings are evidence, not part of the name.
         let mut k = 0;
         let mut title = false;
@@ -400,35 +425,43 @@ impl NameRecognizer {
                 break;
             }
         }
+        let place_core = &run[k..];
+        // Each token is looked up once (three fst lookups); runs are at most MAX_RUN long.
+        let mut looked_up = [Word::NONE; MAX_RUN];
+        for (slot, t) in looked_up.iter_mut().zip(place_core) {
+            lower.clear();
+            lower.extend(text[t.start..t.end].chars().flat_map(char::to_lowercase));
+            *slot = Word::of(g, lower);
+        }
+        let looked_up = &looked_up[..place_core.len()];
         // Capitalised ordinary words around a name ("Yesterday John Smith", "John Smith
         // Support") are not part of it.
-        let place_core = &run[k..];
-        let mut core = place_core;
-        let plain = |t: &Token, lower: &mut String, common: u64| {
-            let w = word_of(t, lower);
-            w.fname == 0 && w.sname == 0 && w.common >= common
-        };
-        while core.len() > 1 && plain(&core[0], lower, 5_000) {
-            core = &core[1..];
+        let plain = |w: &Word, common: u64| w.fname == 0 && w.sname == 0 && w.common >= common;
+        let (mut lo, mut hi) = (0, place_core.len());
+        while hi - lo > 1 && plain(&looked_up[lo], 5_000) {
+            lo += 1;
         }
-        while core.len() > 1 && plain(&core[core.len() - 1], lower, 20_000) {
-            core = &core[..core.len() - 1];
+        while hi - lo > 1 && plain(&looked_up[hi - 1], 20_000) {
+            hi -= 1;
         }
-        if core.is_empty() {
+        if hi == lo {
             return;
         }
+        let core = &place_core[lo..hi];
         let first = core[0];
         let before = preceding(text, run[0].start, 24);
         let context = greeting || ends_with_word(before, &self.person_ctx);
         let weak_context = context || ends_with_word(before, &self.weak_person_ctx);
-        let strip_particles = |toks: &[Token]| -> Vec<Token> {
-            toks.iter().copied().filter(|t| t.capitalised).collect()
-        };
-        let caps = strip_particles(core);
+        // Particles ("van", "de") are inside the span but say nothing about the name.
+        let (caps, words): (Vec<Token>, Vec<Word>) = core
+            .iter()
+            .zip(&looked_up[lo..hi])
+            .filter(|(t, _)| t.capitalised)
+            .map(|(t, w)| (*t, *w))
+            .unzip();
 
         let mut person_score = 0.0f32;
         if person && !caps.is_empty() {
-            let words: Vec<Word> = caps.iter().map(|t| word_of(t, lower)).collect();
             let f = &words[0];
             let last = &words[words.len() - 1];
             if caps.len() >= 2 {
@@ -473,14 +506,16 @@ impl NameRecognizer {
         }
 
         if location && !title {
-            self.places(text, place_core, g, lower, person_score, out);
+            self.places(text, place_core, looked_up, g, lower, person_score, out);
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn places(
         &self,
         text: &str,
         core: &[Token],
+        words: &[Word],
         g: &Gazetteers,
         lower: &mut String,
         person_score: f32,
@@ -489,7 +524,18 @@ impl NameRecognizer {
         let mut k = 0;
         while k < core.len() {
             let mut matched = false;
-            for len in (1..=(core.len() - k).min(4)).rev() {
+            lower.clear();
+            lower.extend(
+                text[core[k].start..core[k].end]
+                    .chars()
+                    .flat_map(char::to_lowercase),
+            );
+            let longest = if self.multi_word_starts.contains(lower.as_str()) {
+                (core.len() - k).min(4)
+            } else {
+                1
+            };
+            for len in (1..=longest).rev() {
                 let toks = &core[k..k + len];
                 if !toks[len - 1].capitalised || !toks[0].capitalised {
                     continue;
@@ -506,11 +552,10 @@ impl NameRecognizer {
                 if country == 0 && region == 0 && city == 0 {
                     continue;
                 }
-                let common = if len == 1 { weight(&g.words, lower) } else { 0 };
-                let fname = if len == 1 {
-                    weight(&g.first_names, lower)
+                let (common, fname) = if len == 1 {
+                    (words[k].common, words[k].fname)
                 } else {
-                    0
+                    (0, 0)
                 };
                 let before = preceding(text, toks[0].start, 16);
                 let ctx = ends_with_word(before, &self.place_ctx);

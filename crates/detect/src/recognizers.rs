@@ -58,7 +58,7 @@ use EntityType as E;
 /// write months in lower case, so they match in any case.
 macro_rules! month {
     () => {
-        r"(?:(?:January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)\.?|(?i:januar|jänner|februar|märz|maerz|juni|juli|oktober|dezember|janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre|octobre|novembre|décembre|decembre|enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre|noviembre|diciembre|gennaio|febbraio|aprile|maggio|giugno|luglio|settembre|ottobre|dicembre|januari|februari|maart|mei|augustus|september|oktober|november|december|augusti|maj|stycznia|lutego|marca|kwietnia|maja|czerwca|lipca|sierpnia|września|wrzesnia|października|pazdziernika|listopada|grudnia|styczeń|luty|marzec|kwiecień|czerwiec|lipiec|sierpień|wrzesień|październik|listopad|grudzień))"
+        r"(?:(?:January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)\.?|(?i-u:januar|jänner|februar|märz|maerz|juni|juli|oktober|dezember|janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre|octobre|novembre|décembre|decembre|enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre|noviembre|diciembre|gennaio|febbraio|aprile|maggio|giugno|luglio|settembre|ottobre|dicembre|januari|februari|maart|mei|augustus|september|oktober|november|december|augusti|maj|stycznia|lutego|marca|kwietnia|maja|czerwca|lipca|sierpnia|września|wrzesnia|października|pazdziernika|listopada|grudnia|styczeń|luty|marzec|kwiecień|czerwiec|lipiec|sierpień|wrzesień|październik|listopad|grudzień))"
     };
 }
 
@@ -67,7 +67,7 @@ pub(crate) static SPECS: &[PatternSpec] = &[
     spec(
         "email",
         E::EmailAddress,
-        r"[\p{L}\p{N}](?:[\p{L}\p{N}._%+-]{0,63}[\p{L}\p{N}_%+-])?@[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,62}[\p{L}\p{N}])?(?:\.[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,62}[\p{L}\p{N}])?)*\.[A-Za-z]{2,24}",
+        r"[\p{L}\p{N}](?:[\p{L}\p{N}._%+-]*[\p{L}\p{N}_%+-])?@[\p{L}\p{N}](?:[\p{L}\p{N}-]*[\p{L}\p{N}])?(?:\.[\p{L}\p{N}](?:[\p{L}\p{N}-]*[\p{L}\p{N}])?)*\.[A-Za-z]{2,24}",
         1.0,
         1.0,
         None,
@@ -76,7 +76,7 @@ pub(crate) static SPECS: &[PatternSpec] = &[
     spec(
         "url_scheme",
         E::Url,
-        r"(?i:https?|ftp)://[^\s<>\x22'`]{2,2048}",
+        r"(?i-u:https?|ftp)://[^\s<>\x22'`]{2,}",
         0.9,
         0.95,
         Some(crate::analyzer::url_ok),
@@ -85,7 +85,7 @@ pub(crate) static SPECS: &[PatternSpec] = &[
     spec(
         "url_www",
         E::Url,
-        r"(?i:www)\.[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+(?:[/?#][^\s<>\x22'`]*)?",
+        r"(?i-u:www)\.[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+(?:[/?#][^\s<>\x22'`]*)?",
         0.85,
         0.95,
         Some(crate::analyzer::url_ok),
@@ -94,7 +94,7 @@ pub(crate) static SPECS: &[PatternSpec] = &[
     spec(
         "url_domain",
         E::Url,
-        r"(?-u:\b)[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*\.(?:com|org|net|edu|gov|io|co|ai|app|dev|info|biz|me|uk|de|fr|es|it|nl|pl|se|eu|ch|at|be|dk|no|fi|ie|pt|ca|au|in|jp|br|ru|us|tv|ly|xyz|shop|store|online|site|tech|cloud)(?:/[^\s<>\x22'`]*)?(?-u:\b)/?",
+        r"(?-u:\b)[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.(?:com|org|net|edu|gov|io|co|ai|app|dev|info|biz|me|uk|de|fr|es|it|nl|pl|se|eu|ch|at|be|dk|no|fi|ie|pt|ca|au|in|jp|br|ru|us|tv|ly|xyz|shop|store|online|site|tech|cloud)(?:/[^\s<>\x22'`]*)?(?-u:\b)/?",
         0.6,
         0.85,
         Some(crate::analyzer::bare_domain_ok),
@@ -103,7 +103,7 @@ pub(crate) static SPECS: &[PatternSpec] = &[
     spec(
         "phone",
         E::PhoneNumber,
-        r"(?:\+|(?-u:\b)00)\s?\(?\d{1,4}\)?(?:[\s./-]{0,2}\(?\d{1,6}\)?){1,6}|(?-u:\b)\(?0?\d{1,5}\)?(?:[\s./-]{1,2}\d{2,6}){1,5}|\(\d{2,5}\)\s?\d{3,4}[\s.-]?\d{3,4}|(?-u:\b)\d{10,11}(?-u:\b)",
+        r"(?:\+|(?-u:\b)00)\s?\(?[0-9]{1,4}\)?(?:[\s./-]{0,2}\(?[0-9]{1,6}\)?){1,6}|(?-u:\b)\(?0?[0-9]{1,5}\)?(?:[\s./-]{1,2}[0-9]{2,6}){1,5}|\([0-9]{2,5}\)\s?[0-9]{3,4}[\s.-]?[0-9]{3,4}|(?-u:\b)[0-9]{10,11}(?-u:\b)",
         0.6,
         0.95,
         None,
@@ -113,7 +113,7 @@ pub(crate) static SPECS: &[PatternSpec] = &[
     spec(
         "credit_card_luhn",
         E::CreditCard,
-        r"(?-u:\b)\d{4}(?:[ -]?\d{4}){2}[ -]?\d{1,7}(?-u:\b)|(?-u:\b)\d{4}[ -]?\d{6}[ -]?\d{4,5}(?-u:\b)",
+        r"(?-u:\b)[0-9]{4}(?:[ -]?[0-9]{4}){2}[ -]?[0-9]{1,7}(?-u:\b)|(?-u:\b)[0-9]{4}[ -]?[0-9]{6}[ -]?[0-9]{4,5}(?-u:\b)",
         0.9,
         1.0,
         Some(v::credit_card),
@@ -122,7 +122,7 @@ pub(crate) static SPECS: &[PatternSpec] = &[
     spec(
         "iban_mod97",
         E::IbanCode,
-        r"(?-u:\b)[A-Z]{2}\d{2}(?:[ -]?[A-Z0-9]{4}){2,7}(?:[ -]?[A-Z0-9]{1,4})?(?-u:\b)",
+        r"(?-u:\b)[A-Z]{2}[0-9]{2}(?:[ -]?[A-Z0-9]{4}){2,7}(?:[ -]?[A-Z0-9]{1,4})?(?-u:\b)",
         1.0,
         1.0,
         Some(v::iban),
@@ -132,7 +132,7 @@ pub(crate) static SPECS: &[PatternSpec] = &[
     spec(
         "ipv4",
         E::IpAddress,
-        r"(?-u:\b)(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}(?:/\d{1,2})?(?-u:\b)",
+        r"(?-u:\b)(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}(?:/[0-9]{1,2})?(?-u:\b)",
         0.8,
         0.95,
         Some(crate::analyzer::ipv4_ok),
@@ -141,7 +141,7 @@ pub(crate) static SPECS: &[PatternSpec] = &[
     spec(
         "ipv6",
         E::IpAddress,
-        r"(?:[0-9A-Fa-f]{1,4}:){1,7}(?::|(?::[0-9A-Fa-f]{1,4}){1,7}|[0-9A-Fa-f]{1,4})(?:(?:\.\d{1,3}){3})?|::(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4}",
+        r"(?:[0-9A-Fa-f]{1,4}:){1,7}(?::|(?::[0-9A-Fa-f]{1,4}){1,7}|[0-9A-Fa-f]{1,4})(?:(?:\.[0-9]{1,3}){3})?|::(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4}",
         0.85,
         0.95,
         Some(crate::analyzer::ipv6_ok),
@@ -160,7 +160,7 @@ pub(crate) static SPECS: &[PatternSpec] = &[
     spec(
         "us_ssn",
         E::UsSsn,
-        r"(?-u:\b)\d{3}([- ])\d{2}[- ]\d{4}(?-u:\b)|(?-u:\b)\d{9}(?-u:\b)",
+        r"(?-u:\b)[0-9]{3}([- ])[0-9]{2}[- ][0-9]{4}(?-u:\b)|(?-u:\b)[0-9]{9}(?-u:\b)",
         0.6,
         0.95,
         Some(crate::analyzer::ssn_ok),
@@ -169,7 +169,7 @@ pub(crate) static SPECS: &[PatternSpec] = &[
     spec(
         "uk_nino",
         E::UkNino,
-        r"(?-u:\b)[A-Za-z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-Da-d](?-u:\b)",
+        r"(?-u:\b)[A-Za-z]{2} ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-Da-d](?-u:\b)",
         0.75,
         0.95,
         Some(v::uk_nino),
@@ -178,7 +178,7 @@ pub(crate) static SPECS: &[PatternSpec] = &[
     spec(
         "uk_nhs",
         E::UkNhs,
-        r"(?-u:\b)\d{3}[ -]?\d{3}[ -]?\d{4}(?-u:\b)",
+        r"(?-u:\b)[0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{4}(?-u:\b)",
         0.4,
         0.95,
         Some(v::uk_nhs),
@@ -187,7 +187,7 @@ pub(crate) static SPECS: &[PatternSpec] = &[
     spec(
         "fr_nir",
         E::FrNir,
-        r"(?-u:\b)[1-478] ?\d{2} ?\d{2} ?(?:\d{2}|2[AaBb]) ?\d{3} ?\d{3} ?\d{2}(?-u:\b)",
+        r"(?-u:\b)[1-478] ?[0-9]{2} ?[0-9]{2} ?(?:[0-9]{2}|2[AaBb]) ?[0-9]{3} ?[0-9]{3} ?[0-9]{2}(?-u:\b)",
         0.7,
         0.95,
         Some(v::fr_nir),
@@ -196,7 +196,7 @@ pub(crate) static SPECS: &[PatternSpec] = &[
     spec(
         "es_nif",
         E::EsNif,
-        r"(?-u:\b)\d{8}-?[A-Za-z](?-u:\b)",
+        r"(?-u:\b)[0-9]{8}-?[A-Za-z](?-u:\b)",
         0.7,
         0.95,
         Some(v::es_nif),
@@ -205,7 +205,7 @@ pub(crate) static SPECS: &[PatternSpec] = &[
     spec(
         "es_nie",
         E::EsNie,
-        r"(?-u:\b)[XYZxyz]-?\d{7}-?[A-Za-z](?-u:\b)",
+        r"(?-u:\b)[XYZxyz]-?[0-9]{7}-?[A-Za-z](?-u:\b)",
         0.75,
         0.95,
         Some(v::es_nie),
@@ -223,7 +223,7 @@ pub(crate) static SPECS: &[PatternSpec] = &[
     spec(
         "nl_bsn",
         E::NlBsn,
-        r"(?-u:\b)\d{4}\.?\d{2}\.?\d{3}(?-u:\b)|(?-u:\b)\d{3}[ .-]\d{3}[ .-]\d{3}(?-u:\b)",
+        r"(?-u:\b)[0-9]{4}\.?[0-9]{2}\.?[0-9]{3}(?-u:\b)|(?-u:\b)[0-9]{3}[ .-][0-9]{3}[ .-][0-9]{3}(?-u:\b)",
         0.3,
         0.9,
         Some(v::nl_bsn),
@@ -232,7 +232,7 @@ pub(crate) static SPECS: &[PatternSpec] = &[
     spec(
         "pl_pesel",
         E::PlPesel,
-        r"(?-u:\b)\d{11}(?-u:\b)",
+        r"(?-u:\b)[0-9]{11}(?-u:\b)",
         0.5,
         0.95,
         Some(v::pl_pesel),
@@ -241,7 +241,7 @@ pub(crate) static SPECS: &[PatternSpec] = &[
     spec(
         "se_personnummer",
         E::SePersonnummer,
-        r"(?-u:\b)(?:19|20)?\d{6}[-+]\d{4}(?-u:\b)|(?-u:\b)(?:19|20)\d{10}(?-u:\b)",
+        r"(?-u:\b)(?:19|20)?[0-9]{6}[-+][0-9]{4}(?-u:\b)|(?-u:\b)(?:19|20)[0-9]{10}(?-u:\b)",
         0.7,
         0.95,
         Some(v::se_personnummer),
@@ -250,7 +250,7 @@ pub(crate) static SPECS: &[PatternSpec] = &[
     spec(
         "in_aadhaar",
         E::InAadhaar,
-        r"(?-u:\b)[2-9]\d{3}[ -]?\d{4}[ -]?\d{4}(?-u:\b)",
+        r"(?-u:\b)[2-9][0-9]{3}[ -]?[0-9]{4}[ -]?[0-9]{4}(?-u:\b)",
         0.55,
         0.95,
         Some(v::in_aadhaar),
@@ -259,7 +259,7 @@ pub(crate) static SPECS: &[PatternSpec] = &[
     spec(
         "ca_sin",
         E::CaSin,
-        r"(?-u:\b)\d{3}[ -]\d{3}[ -]\d{3}(?-u:\b)|(?-u:\b)\d{9}(?-u:\b)",
+        r"(?-u:\b)[0-9]{3}[ -][0-9]{3}[ -][0-9]{3}(?-u:\b)|(?-u:\b)[0-9]{9}(?-u:\b)",
         0.4,
         0.95,
         Some(v::ca_sin),
@@ -268,7 +268,7 @@ pub(crate) static SPECS: &[PatternSpec] = &[
     spec(
         "de_tax_id",
         E::DeTaxId,
-        r"(?-u:\b)\d{2} ?\d{3} ?\d{3} ?\d{3}(?-u:\b)",
+        r"(?-u:\b)[0-9]{2} ?[0-9]{3} ?[0-9]{3} ?[0-9]{3}(?-u:\b)",
         0.4,
         0.95,
         Some(v::de_tax_id),
@@ -278,7 +278,7 @@ pub(crate) static SPECS: &[PatternSpec] = &[
     spec(
         "date_iso",
         E::DateTime,
-        r"(?-u:\b)(?:19|20)\d{2}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])(?:[T ](?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:[.,]\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?(?-u:\b)",
+        r"(?-u:\b)(?:19|20)[0-9]{2}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])(?:[T ](?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:[.,][0-9]{1,9})?)?(?:Z|[+-][0-9]{2}:?[0-9]{2})?)?(?-u:\b)",
         0.85,
         1.0,
         None,
@@ -287,7 +287,7 @@ pub(crate) static SPECS: &[PatternSpec] = &[
     spec(
         "date_numeric",
         E::DateTime,
-        r"(?-u:\b)\d{1,2}[./-]\d{1,2}[./-](?:\d{4}|\d{2})(?-u:\b)|(?-u:\b)(?:19|20)\d{2}/\d{1,2}/\d{1,2}(?-u:\b)",
+        r"(?-u:\b)[0-9]{1,2}[./-][0-9]{1,2}[./-](?:[0-9]{4}|[0-9]{2})(?-u:\b)|(?-u:\b)(?:19|20)[0-9]{2}/[0-9]{1,2}/[0-9]{1,2}(?-u:\b)",
         0.75,
         1.0,
         Some(crate::analyzer::numeric_date_ok),
@@ -297,13 +297,13 @@ pub(crate) static SPECS: &[PatternSpec] = &[
         "date_text",
         E::DateTime,
         concat!(
-            r"(?-u:\b)\d{1,2}(?:st|nd|rd|th|\.|º|er)?\s(?:de\s|of\s)?",
+            r"(?-u:\b)[0-9]{1,2}(?:st|nd|rd|th|\.|º|er)?\s(?:de\s|of\s)?",
             month!(),
-            r"(?:,?\s(?:de\s)?(?:19|20)\d{2})?(?-u:\b)|",
+            r"(?:,?\s(?:de\s)?(?:19|20)[0-9]{2})?(?-u:\b)|",
             month!(),
-            r"\s\d{1,2}(?:st|nd|rd|th)?(?:,?\s(?:19|20)\d{2})?(?-u:\b)|",
+            r"\s[0-9]{1,2}(?:st|nd|rd|th)?(?:,?\s(?:19|20)[0-9]{2})?(?-u:\b)|",
             month!(),
-            r"\s(?:de\s)?(?:19|20)\d{2}(?-u:\b)"
+            r"\s(?:de\s)?(?:19|20)[0-9]{2}(?-u:\b)"
         ),
         0.85,
         1.0,
@@ -313,7 +313,7 @@ pub(crate) static SPECS: &[PatternSpec] = &[
     spec(
         "time_of_day",
         E::DateTime,
-        r"(?-u:\b)(?:[01]?\d|2[0-3])[:.][0-5]\d\s?(?:[AaPp]\.?[Mm]\.?)(?-u:\b)|(?-u:\b)(?:1[0-2]|[1-9])\s?(?:am|pm|AM|PM)(?-u:\b)",
+        r"(?-u:\b)(?:[01]?[0-9]|2[0-3])[:.][0-5][0-9]\s?(?:[AaPp]\.?[Mm]\.?)(?-u:\b)|(?-u:\b)(?:1[0-2]|[1-9])\s?(?:am|pm|AM|PM)(?-u:\b)",
         0.6,
         0.85,
         None,
@@ -333,7 +333,7 @@ pub(crate) static SPECS: &[PatternSpec] = &[
         spec(
             "aws_secret_key",
             E::Secret,
-            r"(?i:aws_?secret_?(?:access_?)?key)[\x22']?\s*[:=]\s*[\x22']?([A-Za-z0-9/+=]{40})(?-u:\b)",
+            r"(?i-u:aws_?secret_?(?:access_?)?key)[\x22']?\s*[:=]\s*[\x22']?([A-Za-z0-9/+=]{40})(?-u:\b)",
             0.95,
             1.0,
             None,
@@ -344,7 +344,7 @@ pub(crate) static SPECS: &[PatternSpec] = &[
     spec(
         "github_token",
         E::Secret,
-        r"(?-u:\b)(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})(?-u:\b)",
+        r"(?-u:\b)(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})(?-u:\b)",
         0.95,
         1.0,
         None,
@@ -353,7 +353,7 @@ pub(crate) static SPECS: &[PatternSpec] = &[
     spec(
         "slack_token",
         E::Secret,
-        r"(?-u:\b)xox[abposr]-[A-Za-z0-9-]{10,250}|https://hooks\.slack\.com/services/[A-Za-z0-9/]{20,}",
+        r"(?-u:\b)xox[abposr]-[A-Za-z0-9-]{10,}|https://hooks\.slack\.com/services/[A-Za-z0-9/]{20,}",
         0.95,
         1.0,
         None,
@@ -362,7 +362,7 @@ pub(crate) static SPECS: &[PatternSpec] = &[
     spec(
         "stripe_key",
         E::Secret,
-        r"(?-u:\b)(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,247}(?-u:\b)",
+        r"(?-u:\b)(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}(?-u:\b)",
         0.95,
         1.0,
         None,
@@ -380,7 +380,7 @@ pub(crate) static SPECS: &[PatternSpec] = &[
     spec(
         "openai_key",
         E::Secret,
-        r"(?-u:\b)sk-(?:proj-|ant-)?[A-Za-z0-9_-]{32,200}(?-u:\b)",
+        r"(?-u:\b)sk-(?:proj-|ant-)?[A-Za-z0-9_-]{32,}(?-u:\b)",
         0.85,
         1.0,
         None,
@@ -407,7 +407,7 @@ pub(crate) static SPECS: &[PatternSpec] = &[
     spec(
         "private_key_block",
         E::Secret,
-        r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----[\s\S]{16,16384}?-----END (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----",
+        r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----[\s\S]{16,}?-----END (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----",
         1.0,
         1.0,
         None,
@@ -417,7 +417,7 @@ pub(crate) static SPECS: &[PatternSpec] = &[
         spec(
             "password_assignment",
             E::Secret,
-            r"(?i:passwo?r?d|passwort|mot_de_passe|contraseña|pwd|secret|api_?key|access_?token|auth_?token|client_?secret|db_?pass(?:word)?)[\x22']?\s*(?:[:=]|=>)\s*[\x22']?([^\s\x22',;)}]{4,256})",
+            r"(?i-u:passwo?r?d|passwort|mot_de_passe|contraseña|pwd|secret|api_?key|access_?token|auth_?token|client_?secret|db_?pass(?:word)?)[\x22']?\s*(?:[:=]|=>)\s*[\x22']?([^\s\x22',;)}]{4,})",
             0.85,
             0.95,
             Some(crate::analyzer::password_value_ok),
@@ -429,7 +429,7 @@ pub(crate) static SPECS: &[PatternSpec] = &[
         spec(
             "connection_string_password",
             E::Secret,
-            r"(?i:[a-z][a-z0-9+.-]{1,20})://[^\s:/@]{1,128}:([^\s@/]{3,256})@[^\s/]+",
+            r"(?-u:\b)[A-Za-z][A-Za-z0-9+.-]{1,20}://[^\s:/@]+:([^\s@/]{3,})@[^\s/]+",
             0.9,
             1.0,
             Some(crate::analyzer::password_value_ok),
@@ -441,7 +441,7 @@ pub(crate) static SPECS: &[PatternSpec] = &[
         spec(
             "azure_storage_key",
             E::Secret,
-            r"(?i:AccountKey|SharedAccessKey)=([A-Za-z0-9/+]{40,100}={0,2})",
+            r"(?i-u:AccountKey|SharedAccessKey)=([A-Za-z0-9/+]{40,}={0,2})",
             0.95,
             1.0,
             None,
@@ -856,7 +856,7 @@ pub(crate) static ADDRESS_SPECS: &[PatternSpec] = &[
     spec(
         "address_en",
         E::Location,
-        r"(?-u:\b)\d{1,5}[A-Za-z]?,?\s(?:[A-Z][a-z'-]+\s){1,3}(?:Street|St\.?|Avenue|Ave\.?|Road|Rd\.?|Boulevard|Blvd\.?|Lane|Ln\.?|Drive|Dr\.?|Court|Ct\.?|Way|Place|Pl\.?|Terrace|Close|Crescent|Square|Parkway|Pkwy\.?|Highway|Hwy\.?|Gardens|Grove|Row|Hill|Mews)(?:\s(?:Apt|Suite|Unit|Flat)\.?\s?#?\d{1,5}[A-Za-z]?)?",
+        r"(?-u:\b)[0-9]{1,5}[A-Za-z]?,?\s(?:[A-Z][a-z'-]+\s){1,3}(?:Street|St\.?|Avenue|Ave\.?|Road|Rd\.?|Boulevard|Blvd\.?|Lane|Ln\.?|Drive|Dr\.?|Court|Ct\.?|Way|Place|Pl\.?|Terrace|Close|Crescent|Square|Parkway|Pkwy\.?|Highway|Hwy\.?|Gardens|Grove|Row|Hill|Mews)(?:\s(?:Apt|Suite|Unit|Flat)\.?\s?#?[0-9]{1,5}[A-Za-z]?)?",
         0.85,
         0.95,
         None,
@@ -865,7 +865,7 @@ pub(crate) static ADDRESS_SPECS: &[PatternSpec] = &[
     spec(
         "address_de",
         E::Location,
-        r"\p{Lu}[\p{Ll}ß-]+(?:straße|strasse|str\.|weg|gasse|platz|allee|ring|damm|ufer|chaussee)\s\d{1,4}\s?[a-z]?(?-u:\b)|(?:Am|An\sder|Auf\sdem|Im|In\sder|Zum|Zur)\s\p{Lu}[\p{Ll}ß]+\s\d{1,4}[a-z]?(?-u:\b)",
+        r"\p{Lu}[\p{Ll}ß-]+(?:straße|strasse|str\.|weg|gasse|platz|allee|ring|damm|ufer|chaussee)\s[0-9]{1,4}\s?[a-z]?(?-u:\b)|(?:Am|An\sder|Auf\sdem|Im|In\sder|Zum|Zur)\s\p{Lu}[\p{Ll}ß]+\s[0-9]{1,4}[a-z]?(?-u:\b)",
         0.85,
         0.95,
         None,
@@ -874,7 +874,7 @@ pub(crate) static ADDRESS_SPECS: &[PatternSpec] = &[
     spec(
         "address_fr",
         E::Location,
-        r"(?-u:\b)\d{1,4}(?:\s?(?:bis|ter))?,?\s(?:rue|avenue|av\.|boulevard|bd|place|chemin|allée|impasse|quai|route|cours)\s(?:de\sla\s|de\sl'|du\s|des\s|de\s|d')?\p{Lu}[\p{L}'-]+(?:\s(?:de\s|du\s|la\s)?\p{Lu}[\p{L}'-]+){0,3}",
+        r"(?-u:\b)[0-9]{1,4}(?:\s?(?:bis|ter))?,?\s(?:rue|avenue|av\.|boulevard|bd|place|chemin|allée|impasse|quai|route|cours)\s(?:de\sla\s|de\sl'|du\s|des\s|de\s|d')?\p{Lu}[\p{L}'-]+(?:\s(?:de\s|du\s|la\s)?\p{Lu}[\p{L}'-]+){0,3}",
         0.85,
         0.95,
         None,
@@ -883,7 +883,7 @@ pub(crate) static ADDRESS_SPECS: &[PatternSpec] = &[
     spec(
         "address_es_it",
         E::Location,
-        r"(?:Calle|C/|Avenida|Avda\.?|Plaza|Paseo|Camino|Carrer|Ronda|Via|Viale|Piazza|Piazzale|Corso|Vicolo|Largo)\s(?:de\sla\s|del\s|de\slos\s|de\slas\s|de\s|della\s|dei\s|di\s|delle\s|degli\s)?\p{Lu}[\p{L}'-]+(?:\s\p{Lu}[\p{L}'-]+){0,3},?\s(?:nº\s?|n\.º\s?|n\.\s?|no\.\s?)?\d{1,4}(?-u:\b)",
+        r"(?:Calle|C/|Avenida|Avda\.?|Plaza|Paseo|Camino|Carrer|Ronda|Via|Viale|Piazza|Piazzale|Corso|Vicolo|Largo)\s(?:de\sla\s|del\s|de\slos\s|de\slas\s|de\s|della\s|dei\s|di\s|delle\s|degli\s)?\p{Lu}[\p{L}'-]+(?:\s\p{Lu}[\p{L}'-]+){0,3},?\s(?:nº\s?|n\.º\s?|n\.\s?|no\.\s?)?[0-9]{1,4}(?-u:\b)",
         0.85,
         0.95,
         None,
@@ -892,7 +892,7 @@ pub(crate) static ADDRESS_SPECS: &[PatternSpec] = &[
     spec(
         "address_nl_sv",
         E::Location,
-        r"\p{Lu}[\p{Ll}-]+(?:straat|weg|laan|plein|gracht|kade|singel|dijk|steeg|markt|gatan|vägen|gränd|torget|stigen|allén|backen)\s\d{1,4}\s?[A-Za-z]?(?-u:\b)",
+        r"\p{Lu}[\p{Ll}-]+(?:straat|weg|laan|plein|gracht|kade|singel|dijk|steeg|markt|gatan|vägen|gränd|torget|stigen|allén|backen)\s[0-9]{1,4}\s?[A-Za-z]?(?-u:\b)",
         0.85,
         0.95,
         None,
@@ -901,7 +901,7 @@ pub(crate) static ADDRESS_SPECS: &[PatternSpec] = &[
     spec(
         "address_pl",
         E::Location,
-        r"(?:ul\.|ulica|al\.|aleja|pl\.|plac|os\.)\s\p{Lu}[\p{L}-]+(?:\s\p{L}[\p{L}-]+)?\s\d{1,4}[a-z]?(?:/\d{1,4})?(?-u:\b)",
+        r"(?:ul\.|ulica|al\.|aleja|pl\.|plac|os\.)\s\p{Lu}[\p{L}-]+(?:\s\p{L}[\p{L}-]+)?\s[0-9]{1,4}[a-z]?(?:/[0-9]{1,4})?(?-u:\b)",
         0.85,
         0.95,
         None,
