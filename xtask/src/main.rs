@@ -1,11 +1,17 @@
 //! `cargo run -p xtask -- gazetteers [IN_DIR] [OUT_DIR]`: compiles the lists written by
-//! `scripts/gazetteers/extract.py` (`entry<TAB>weight`, sorted, unique) into the `fst`
-//! maps that `custodia-detect` embeds. Common-word lists of all languages are merged into
-//! one map (weight = highest frequency per billion across languages).
+//! `scripts/gazetteers/extract.py` (`entry<TAB>weight`, sorted, unique) into the one `fst`
+//! map that `custodia-detect` embeds (`lexicon.fst`): each lower-case entry maps to its six
+//! weights (first name, surname, common word, city, country, region) packed as
+//! `crates/detect/src/lexicon.rs` defines. Common-word lists of all languages are merged
+//! (weight = highest frequency per billion across languages).
 
 use std::{collections::BTreeMap, fs, path::Path};
 
 use anyhow::{bail, Context, Result};
+
+#[path = "../../crates/detect/src/lexicon.rs"]
+mod lexicon;
+use lexicon::Weights;
 
 fn read_tsv(path: &Path) -> Result<BTreeMap<String, u64>> {
     let text = fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
@@ -24,36 +30,58 @@ fn read_tsv(path: &Path) -> Result<BTreeMap<String, u64>> {
     Ok(map)
 }
 
-fn write_fst(map: &BTreeMap<String, u64>, out: &Path) -> Result<()> {
+fn gazetteers(input: &Path, output: &Path) -> Result<()> {
+    fs::create_dir_all(output)?;
+    let mut lexicon: BTreeMap<String, Weights> = BTreeMap::new();
+    let mut merge = |file: &str, set: fn(&mut Weights, u64)| -> Result<()> {
+        for (k, v) in read_tsv(&input.join(file))? {
+            let w = lexicon.entry(k).or_default();
+            set(w, v);
+        }
+        Ok(())
+    };
+    merge("first_names.tsv", |w, v| w.first_name = v)?;
+    merge("surnames.tsv", |w, v| w.surname = v)?;
+    merge("cities.tsv", |w, v| w.city = v)?;
+    merge("countries.tsv", |w, v| w.country = v)?;
+    merge("regions.tsv", |w, v| w.region = v)?;
+    for lang in ["en", "de", "fr", "es", "it", "nl", "pl", "sv"] {
+        merge(&format!("common_words_{lang}.tsv"), |w, v| {
+            w.common = w.common.max(v)
+        })?;
+    }
+    // First words of multi-word places ("new" of "new york"): the recognizer looks up a
+    // span of several tokens only when it starts with one of them.
+    let starts: Vec<String> = lexicon
+        .iter()
+        .filter(|(k, w)| k.contains(' ') && (w.city > 0 || w.country > 0 || w.region > 0))
+        .filter_map(|(k, _)| k.split(' ').next().map(str::to_string))
+        .collect();
+    for first in starts {
+        lexicon.entry(first).or_default().starts_place = true;
+    }
     let mut b = fst::MapBuilder::memory();
-    for (k, v) in map {
-        b.insert(k, *v)?;
+    for (k, w) in &lexicon {
+        let packed = w.pack();
+        let back = Weights::unpack(packed);
+        if back.region != w.region
+            || back.starts_place != w.starts_place
+            || back.first_name > w.first_name
+        {
+            bail!("lexicon codec lost {k:?}: {w:?} came back as {back:?}");
+        }
+        b.insert(k, packed)?;
     }
     let bytes = b.into_inner()?;
-    fs::write(out, &bytes).with_context(|| format!("writing {}", out.display()))?;
+    let out = output.join("lexicon.fst");
+    fs::write(&out, &bytes).with_context(|| format!("writing {}", out.display()))?;
     println!(
         "{}: {} entries, {} bytes",
         out.display(),
-        map.len(),
+        lexicon.len(),
         bytes.len()
     );
     Ok(())
-}
-
-fn gazetteers(input: &Path, output: &Path) -> Result<()> {
-    fs::create_dir_all(output)?;
-    for name in ["first_names", "surnames", "cities", "countries", "regions"] {
-        let map = read_tsv(&input.join(format!("{name}.tsv")))?;
-        write_fst(&map, &output.join(format!("{name}.fst")))?;
-    }
-    let mut words = BTreeMap::new();
-    for lang in ["en", "de", "fr", "es", "it", "nl", "pl", "sv"] {
-        for (k, v) in read_tsv(&input.join(format!("common_words_{lang}.tsv")))? {
-            let slot = words.entry(k).or_insert(0);
-            *slot = (*slot).max(v);
-        }
-    }
-    write_fst(&words, &output.join("common_words.fst"))
 }
 
 fn main() -> Result<()> {

@@ -104,9 +104,11 @@ impl Analyzer {
             words.push(*w);
             hints.push(Hint::Against);
         }
+        // Leftmost-longest: the most specific phrase wins ("order number" over "number"),
+        // and the search can use a fast prefilter, unlike an overlapping one.
         let context = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
+            .match_kind(MatchKind::LeftmostLongest)
             .build(&words)
             .map_err(|e| DetectError::Config(e.to_string()))?;
         Ok(Analyzer {
@@ -131,39 +133,62 @@ impl Analyzer {
         }
         let matched = self.set.matches(text);
         let mut hits: Option<Vec<(usize, usize, Hint)>> = None;
+        let first_digit = text.bytes().position(|b| b.is_ascii_digit()).unwrap_or(0);
         for idx in matched.iter() {
             let spec = self.specs[idx];
             let re = &self.regexes[idx];
-            for caps in re.captures_iter(text) {
-                let Some(m) = caps.get(spec.group) else {
-                    continue;
+            let mut consider = |start: usize, end: usize| {
+                let end = if spec.entity == EntityType::Url {
+                    start + trim_url(&text[start..end])
+                } else {
+                    end
                 };
-                let (start, mut end) = (m.start(), m.end());
-                if spec.entity == EntityType::Url {
-                    end = start + trim_url(&text[start..end]);
-                }
-                let value = &text[start..end];
-                if value.is_empty() {
-                    continue;
-                }
-                if glued_to_neighbours(spec, text, start, end) {
-                    continue;
-                }
-                if let Some(validate) = spec.validate {
-                    if !validate(value) {
-                        continue;
-                    }
+                if end == start
+                    || glued_to_neighbours(spec, text, start, end)
+                    || spec.validate.is_some_and(|valid| !valid(&text[start..end]))
+                {
+                    return;
                 }
                 let hits = hits.get_or_insert_with(|| self.context_hits(text));
-                let score = self.score(spec, text, start, end, hits);
-                let Some(score) = score else { continue };
-                found.push(Finding {
-                    entity_type: spec.entity,
-                    start,
-                    end,
-                    score,
-                    recognizer: spec.name,
-                });
+                if let Some(score) = self.score(spec, text, start, end, hits) {
+                    found.push(Finding {
+                        entity_type: spec.entity,
+                        start,
+                        end,
+                        score,
+                        recognizer: spec.name,
+                    });
+                }
+            };
+            // Capture groups cost a slower engine; only the recognizers that need one use it.
+            if spec.group == 0 {
+                // Numeric identifiers start at a digit ("+", "(" and a space may precede
+                // it): skip the prose before the first one.
+                let mut at = if spec.numeric {
+                    let mut from = first_digit.saturating_sub(3);
+                    while !text.is_char_boundary(from) {
+                        from -= 1;
+                    }
+                    from
+                } else {
+                    0
+                };
+                while let Some(m) = re.find_at(text, at) {
+                    consider(m.start(), m.end());
+                    at = m.end().max(m.start() + 1);
+                    while at < text.len() && !text.is_char_boundary(at) {
+                        at += 1;
+                    }
+                    if at > text.len() {
+                        break;
+                    }
+                }
+            } else {
+                for caps in re.captures_iter(text) {
+                    if let Some(m) = caps.get(spec.group) {
+                        consider(m.start(), m.end());
+                    }
+                }
             }
         }
         let person = self.wanted[entity_index(EntityType::Person)];
@@ -177,7 +202,7 @@ impl Analyzer {
 
     fn context_hits(&self, text: &str) -> Vec<(usize, usize, Hint)> {
         self.context
-            .find_overlapping_iter(text)
+            .find_iter(text)
             .filter(|m| {
                 let word_start = text[..m.start()]
                     .chars()

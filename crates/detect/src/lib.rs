@@ -16,6 +16,7 @@ mod arrow_support;
 mod classify;
 mod deid;
 mod gazetteer;
+mod lexicon;
 mod names;
 mod phone;
 mod recognizers;

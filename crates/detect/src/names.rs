@@ -6,13 +6,10 @@
 //! Places come from GeoNames cities, countries and regions, weighed by population and by how
 //! often the word is an ordinary word ("Nice", "Reading" need "in"/"from" before them).
 
-use std::collections::HashSet;
-
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use custodia_core::EntityType;
-use fst::Streamer;
 
-use crate::{gazetteer::Gazetteers, Finding};
+use crate::{gazetteer::Gazetteers, lexicon::Weights, Finding};
 
 /// Titles that precede a name; the title itself is not part of the span.
 const TITLES: &[&str] = &[
@@ -177,9 +174,6 @@ const PARTICLES: &[&str] = &[
 const MAX_RUN: usize = 6;
 
 pub(crate) struct NameRecognizer {
-    /// First words of multi-word places ("new" of "new york"): a span of several tokens is
-    /// looked up only when it starts with one, which spares most fst lookups.
-    multi_word_starts: HashSet<Box<str>>,
     person_ctx: AhoCorasick,
     weak_person_ctx: AhoCorasick,
     place_ctx: AhoCorasick,
@@ -218,11 +212,8 @@ fn tokenize(text: &str) -> Vec<Token> {
                     break;
                 }
             }
-            let word = &text[i..end];
-            let mut chars = word.chars();
-            let first = chars.next().unwrap_or(' ');
-            let capitalised = first.is_uppercase()
-                && (word.chars().skip(1).any(char::is_lowercase) || word.chars().count() > 1);
+            // One capital letter alone is an initial, not a name.
+            let capitalised = c.is_uppercase() && end > i + c.len_utf8();
             out.push(Token {
                 start: i,
                 end,
@@ -264,10 +255,6 @@ fn tokenize(text: &str) -> Vec<Token> {
     out
 }
 
-fn weight(map: &fst::Map<&'static [u8]>, key: &str) -> u64 {
-    map.get(key).unwrap_or(0)
-}
-
 #[derive(Clone, Copy)]
 struct Word {
     fname: u64,
@@ -276,16 +263,11 @@ struct Word {
 }
 
 impl Word {
-    const NONE: Word = Word {
-        fname: 0,
-        sname: 0,
-        common: 0,
-    };
-    fn of(g: &Gazetteers, lower: &str) -> Word {
+    fn of(w: Weights) -> Word {
         Word {
-            fname: weight(&g.first_names, lower),
-            sname: weight(&g.surnames, lower),
-            common: weight(&g.words, lower),
+            fname: w.first_name,
+            sname: w.surname,
+            common: w.common,
         }
     }
     /// A first name that is rarely anything else ("John", "Anna"; not "Will", "May").
@@ -295,6 +277,30 @@ impl Word {
     /// Very frequent ordinary words ("The", "Will", "Long").
     fn function_word(&self) -> bool {
         self.common >= 1_000_000 && self.fname < 5_000
+    }
+}
+
+/// Longest entry of [`TITLES`] and of the one-word [`PERSON_CONTEXT`] entries, in bytes:
+/// longer tokens skip the list scans.
+const LONGEST_TITLE: usize = 9;
+const LONGEST_GREETING: usize = 13;
+
+fn is_title(w: &str) -> bool {
+    w.len() <= LONGEST_TITLE && TITLES.iter().any(|t| w.eq_ignore_ascii_case(t))
+}
+
+fn is_greeting(w: &str) -> bool {
+    w.len() <= LONGEST_GREETING && PERSON_CONTEXT.iter().any(|c| w.eq_ignore_ascii_case(c))
+}
+
+/// Lower-cases `s` into `buf` (gazetteer keys are lower case), fast for ASCII words.
+fn set_lower(buf: &mut String, s: &str) {
+    buf.clear();
+    if s.is_ascii() {
+        buf.push_str(s);
+        buf.make_ascii_lowercase();
+    } else {
+        buf.extend(s.chars().flat_map(char::to_lowercase));
     }
 }
 
@@ -329,22 +335,7 @@ impl NameRecognizer {
                 .build(words)
                 .expect("context word lists are small and valid")
         };
-        let g = Gazetteers::get();
-        let mut multi_word_starts = HashSet::new();
-        for map in [&g.countries, &g.regions, &g.cities] {
-            let mut keys = map.keys();
-            while let Some(key) = keys.next() {
-                if let Some(space) = key.iter().position(|b| *b == b' ') {
-                    if let Ok(first) = std::str::from_utf8(&key[..space]) {
-                        if !multi_word_starts.contains(first) {
-                            multi_word_starts.insert(first.into());
-                        }
-                    }
-                }
-            }
-        }
         NameRecognizer {
-            multi_word_starts,
             person_ctx: build(PERSON_CONTEXT),
             weak_person_ctx: build(WEAK_PERSON_CONTEXT),
             place_ctx: build(PLACE_CONTEXT),
@@ -369,7 +360,7 @@ impl NameRecognizer {
                 let prev_initial =
                     text[tokens[j - 1].start..tokens[j - 1].end].chars().count() == 1;
                 let prev = &text[tokens[j - 1].start..tokens[j - 1].end];
-                let prev_title = TITLES.iter().any(|t| prev.eq_ignore_ascii_case(t));
+                let prev_title = is_title(prev);
                 let gap_ok =
                     gap == " " || gap == "\u{a0}" || ((prev_initial || prev_title) && gap == ". ");
                 if !gap_ok {
@@ -412,13 +403,11 @@ impl NameRecognizer {
         while k < run.len() {
             let w = &text[run[k].start..run[k].end];
             let followed_by_dot = text[run[k].end..].starts_with('.');
-            let is_title = TITLES.iter().any(|t| w.eq_ignore_ascii_case(t))
-                && (followed_by_dot || w.chars().count() > 2);
+            let is_title = is_title(w) && (followed_by_dot || w.chars().count() > 2);
             if is_title && k + 1 < run.len() {
                 title = true;
                 k += 1;
-            } else if k + 1 < run.len() && PERSON_CONTEXT.iter().any(|c| w.eq_ignore_ascii_case(c))
-            {
+            } else if k + 1 < run.len() && is_greeting(w) {
                 greeting = true;
                 k += 1;
             } else {
@@ -427,16 +416,16 @@ impl NameRecognizer {
         }
         let place_core = &run[k..];
         // Each token is looked up once (three fst lookups); runs are at most MAX_RUN long.
-        let mut looked_up = [Word::NONE; MAX_RUN];
+        let mut looked_up = [Weights::default(); MAX_RUN];
         for (slot, t) in looked_up.iter_mut().zip(place_core) {
-            lower.clear();
-            lower.extend(text[t.start..t.end].chars().flat_map(char::to_lowercase));
-            *slot = Word::of(g, lower);
+            set_lower(lower, &text[t.start..t.end]);
+            *slot = g.lookup(lower);
         }
         let looked_up = &looked_up[..place_core.len()];
         // Capitalised ordinary words around a name ("Yesterday John Smith", "John Smith
         // Support") are not part of it.
-        let plain = |w: &Word, common: u64| w.fname == 0 && w.sname == 0 && w.common >= common;
+        let plain =
+            |w: &Weights, common: u64| w.first_name == 0 && w.surname == 0 && w.common >= common;
         let (mut lo, mut hi) = (0, place_core.len());
         while hi - lo > 1 && plain(&looked_up[lo], 5_000) {
             lo += 1;
@@ -451,14 +440,19 @@ impl NameRecognizer {
         let first = core[0];
         let before = preceding(text, run[0].start, 24);
         let context = greeting || ends_with_word(before, &self.person_ctx);
-        let weak_context = context || ends_with_word(before, &self.weak_person_ctx);
+        let weak_context = || context || ends_with_word(before, &self.weak_person_ctx);
         // Particles ("van", "de") are inside the span but say nothing about the name.
-        let (caps, words): (Vec<Token>, Vec<Word>) = core
-            .iter()
-            .zip(&looked_up[lo..hi])
-            .filter(|(t, _)| t.capitalised)
-            .map(|(t, w)| (*t, *w))
-            .unzip();
+        let mut caps = [first; MAX_RUN];
+        let mut words = [Word::of(Weights::default()); MAX_RUN];
+        let mut n = 0;
+        for (t, w) in core.iter().zip(&looked_up[lo..hi]) {
+            if t.capitalised {
+                caps[n] = *t;
+                words[n] = Word::of(*w);
+                n += 1;
+            }
+        }
+        let (caps, words) = (&caps[..n], &words[..n]);
 
         let mut person_score = 0.0f32;
         if person && !caps.is_empty() {
@@ -468,7 +462,7 @@ impl NameRecognizer {
                 let rest_ok = words[1..].iter().all(|w| !w.function_word());
                 let last_name_like = last.sname > 0 || last.fname > 0 || last.common < 20_000;
                 let introduced =
-                    (title || weak_context) && (f.fname > 0 || last.sname > 0 || last_name_like);
+                    (title || weak_context()) && (f.fname > 0 || last.sname > 0 || last_name_like);
                 if rest_ok && (f.strong_first(40) || introduced) {
                     person_score = 0.85;
                 } else if f.fname > 0 && last.sname >= 5 && rest_ok && !last.function_word() {
@@ -515,7 +509,7 @@ impl NameRecognizer {
         &self,
         text: &str,
         core: &[Token],
-        words: &[Word],
+        words: &[Weights],
         g: &Gazetteers,
         lower: &mut String,
         person_score: f32,
@@ -524,13 +518,9 @@ impl NameRecognizer {
         let mut k = 0;
         while k < core.len() {
             let mut matched = false;
-            lower.clear();
-            lower.extend(
-                text[core[k].start..core[k].end]
-                    .chars()
-                    .flat_map(char::to_lowercase),
-            );
-            let longest = if self.multi_word_starts.contains(lower.as_str()) {
+            // A span of several tokens is looked up only when it starts like a multi-word
+            // place, which spares most lookups.
+            let longest = if words[k].starts_place {
                 (core.len() - k).min(4)
             } else {
                 1
@@ -540,20 +530,18 @@ impl NameRecognizer {
                 if !toks[len - 1].capitalised || !toks[0].capitalised {
                     continue;
                 }
-                lower.clear();
-                lower.extend(
-                    text[toks[0].start..toks[len - 1].end]
-                        .chars()
-                        .flat_map(char::to_lowercase),
-                );
-                let country = weight(&g.countries, lower);
-                let region = weight(&g.regions, lower);
-                let city = weight(&g.cities, lower);
+                let w = if len == 1 {
+                    words[k]
+                } else {
+                    set_lower(lower, &text[toks[0].start..toks[len - 1].end]);
+                    g.lookup(lower)
+                };
+                let (country, region, city) = (w.country, w.region, w.city);
                 if country == 0 && region == 0 && city == 0 {
                     continue;
                 }
                 let (common, fname) = if len == 1 {
-                    (words[k].common, words[k].fname)
+                    (w.common, w.first_name)
                 } else {
                     (0, 0)
                 };
@@ -648,6 +636,15 @@ mod tests {
                 .collect();
             assert!(f.is_empty(), "{text}: {f:?}");
         }
+    }
+
+    #[test]
+    fn list_scan_bounds_cover_the_lists() {
+        assert!(TITLES.iter().all(|t| t.len() <= LONGEST_TITLE));
+        assert!(PERSON_CONTEXT
+            .iter()
+            .filter(|c| !c.contains(' '))
+            .all(|c| c.len() <= LONGEST_GREETING));
     }
 
     #[test]

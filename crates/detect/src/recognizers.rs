@@ -22,7 +22,9 @@ pub(crate) struct PatternSpec {
     pub context_score: f32,
     /// Checksum or structure check; a candidate that fails is dropped.
     pub validate: Option<Validator>,
-    /// Numeric identifiers that order/tracking/version words should push down.
+    /// Numeric identifiers that order/tracking/version words should push down. Their
+    /// matches begin at most three bytes ("+", "(", a space) before their first digit,
+    /// which lets the analyzer skip the prose before the text's first digit.
     pub numeric: bool,
 }
 

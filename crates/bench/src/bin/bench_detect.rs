@@ -19,7 +19,7 @@ use custodia_detect::{Analyzer, AnalyzerConfig};
 use rayon::prelude::*;
 
 const USAGE: &str = "usage: bench_detect --corpus PATH [--seconds S] [--json] \
-[--presidio \"PYTHON SCRIPT\"] [--presidio-docs N]";
+[--presidio \"PYTHON SCRIPT\"] [--presidio-docs N] [--passes N]";
 
 struct Args {
     corpus: String,
@@ -27,6 +27,8 @@ struct Args {
     json: bool,
     presidio: Option<String>,
     presidio_docs: usize,
+    /// Exactly this many one-core passes and nothing else (for `perf stat`).
+    passes: Option<usize>,
 }
 
 fn parse_args() -> Result<Args> {
@@ -36,6 +38,7 @@ fn parse_args() -> Result<Args> {
         json: false,
         presidio: None,
         presidio_docs: 500,
+        passes: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -57,6 +60,7 @@ fn parse_args() -> Result<Args> {
             "--corpus" => args.corpus = value,
             "--seconds" => args.seconds = value.parse().context("--seconds must be a number")?,
             "--presidio" => args.presidio = Some(value),
+            "--passes" => args.passes = Some(value.parse().context("--passes must be a number")?),
             "--presidio-docs" => {
                 args.presidio_docs = value.parse().context("--presidio-docs must be a number")?
             }
@@ -112,6 +116,19 @@ fn main() -> Result<()> {
     let t0 = Instant::now();
     let analyzer = Analyzer::new(AnalyzerConfig::default())?;
     let startup = t0.elapsed().as_secs_f64();
+
+    if let Some(passes) = args.passes {
+        let findings: usize = (0..passes)
+            .map(|_| {
+                texts
+                    .iter()
+                    .map(|t| analyzer.analyze(t).len())
+                    .sum::<usize>()
+            })
+            .sum();
+        println!("{passes} passes, {findings} findings");
+        return Ok(());
+    }
 
     // Warm-up: one pass (lazy DFA states, page faults of the gazetteers).
     let findings: usize = texts.iter().map(|t| analyzer.analyze(t).len()).sum();
