@@ -234,13 +234,42 @@ impl Analyzer {
             .iter()
             .filter(near)
             .any(|h| h.2 == Hint::Supports(spec.entity));
-        let against = hits.iter().filter(near).any(|h| h.2 == Hint::Against);
+        // A negative word ("order", "build") speaks for its own line only: the next line
+        // of a log or form is another record.
+        let same_line = |h: &&(usize, usize, Hint)| {
+            let (a, b) = if h.1 <= start {
+                (h.1, start)
+            } else {
+                (end, h.0)
+            };
+            !text[a..b].contains('\n')
+        };
+        let against = hits
+            .iter()
+            .filter(near)
+            .filter(same_line)
+            .any(|h| h.2 == Hint::Against);
         let mut score = if supports {
             spec.context_score
         } else {
             spec.score
         };
         if spec.numeric && against && !supports {
+            score *= 0.4;
+        }
+        // Dotted quads are also version and build numbers, but only "version 1.8.126.45"
+        // says so: a negative word elsewhere in the line says nothing about an address.
+        let labelled_against = || {
+            hits.iter().any(|h| {
+                h.2 == Hint::Against
+                    && h.1 <= start
+                    && h.1 + 12 >= start
+                    && text[h.1..start]
+                        .chars()
+                        .all(|c| matches!(c, ' ' | '\t' | ':' | '=' | '#' | '"' | '\''))
+            })
+        };
+        if spec.entity == EntityType::IpAddress && !supports && labelled_against() {
             score *= 0.4;
         }
         match spec.entity {
@@ -254,11 +283,17 @@ impl Analyzer {
                 })
             }
             EntityType::DateTime => Some(date_score(spec, &text[start..end], supports, score)),
-            EntityType::CreditCard | EntityType::UkNhs | EntityType::InAadhaar
+            // Every valid NHS number is also a valid ISBN-10 (same mod-11 weights), so only
+            // the longer identifiers are discounted for looking like an ISBN.
+            EntityType::CreditCard | EntityType::InAadhaar
                 if validators::isbn(&text[start..end]) =>
             {
                 Some(score * 0.3)
             }
+            // An identifier printed in its issuer's grouping ("943 476 5919" for the NHS,
+            // "12 345 678 901" for the Steuer-ID) that passes its checksum is evidence of
+            // its own: it outranks a phone number of the same digits without context.
+            e if !against && canonical_shape(e, &text[start..end]) => Some(score.max(0.7)),
             _ => Some(score),
         }
     }
@@ -302,8 +337,13 @@ fn glued_to_neighbours(spec: &PatternSpec, text: &str, start: usize, end: usize)
     let joiner = |c: Option<char>| matches!(c, Some('.' | '-' | '/' | '_' | ':' | ','));
     let alnum = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric());
     let digit = |c: Option<char>| c.is_some_and(|c| c.is_ascii_digit());
+    // "5542 2937 5479" inside the card number "5542 2937 5479 0350": a space-grouped
+    // identifier continued by another digit group is a piece of a longer number.
+    let spaced =
+        spec.numeric && spec.entity != EntityType::PhoneNumber && text[start..end].contains(' ');
     alnum(b1)
         || alnum(a1)
+        || (spaced && (b1 == Some(' ') && digit(b2) || a1 == Some(' ') && digit(a2)))
         || (joiner(b1) && alnum(b2) && b1 != Some(','))
         || (joiner(a1) && digit(a2) && a1 != Some(','))
         || (b1 == Some('v') || b1 == Some('V')) && spec.entity == EntityType::IpAddress
@@ -320,6 +360,10 @@ const NATIONAL_PHONE_REGIONS: &[&str] = &[
 fn phone_score(phones: &PhoneValidator, candidate: &str, context: bool) -> Option<f32> {
     let count = candidate.bytes().filter(u8::is_ascii_digit).count();
     if !(7..=17).contains(&count) {
+        return None;
+    }
+    // "149.183.31.197" has the digits of a phone number and the shape of an address.
+    if candidate.parse::<std::net::Ipv4Addr>().is_ok() {
         return None;
     }
     let international = candidate.starts_with('+') || candidate.starts_with("00");
@@ -343,6 +387,37 @@ fn phone_score(phones: &PhoneValidator, candidate: &str, context: bool) -> Optio
         (false, true) => 0.65,
         (false, false) => 0.4,
     })
+}
+
+/// Whether `value` is written in the grouping its issuer prints.
+fn canonical_shape(entity: EntityType, value: &str) -> bool {
+    let (groups, seps): (&[usize], &[u8]) = match entity {
+        EntityType::UkNhs => (&[3, 3, 4], b" "),
+        EntityType::CaSin => (&[3, 3, 3], b" -"),
+        EntityType::DeTaxId => (&[2, 3, 3, 3], b" "),
+        EntityType::InAadhaar => (&[4, 4, 4], b" -"),
+        EntityType::NlBsn => (&[4, 2, 3], b"."),
+        EntityType::UsSsn => (&[3, 2, 4], b"-"),
+        _ => return false,
+    };
+    let b = value.as_bytes();
+    let mut at = 0;
+    let mut sep = None;
+    for (i, len) in groups.iter().enumerate() {
+        if i > 0 {
+            match (b.get(at), sep) {
+                (Some(c), None) if seps.contains(c) => sep = Some(*c),
+                (Some(c), Some(s)) if *c == s => {}
+                _ => return false,
+            }
+            at += 1;
+        }
+        if b.len() < at + len || !b[at..at + len].iter().all(u8::is_ascii_digit) {
+            return false;
+        }
+        at += len;
+    }
+    at == b.len()
 }
 
 /// Machine timestamps (log lines with seconds) are not about a person; dates of birth are.

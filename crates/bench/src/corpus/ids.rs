@@ -786,7 +786,7 @@ const VERHOEFF_P: [[u8; 10]; 8] = [
     [1, 5, 7, 6, 2, 8, 3, 0, 9, 4],
     [5, 8, 0, 3, 7, 9, 6, 1, 4, 2],
     [8, 9, 1, 6, 0, 4, 3, 5, 2, 7],
-    [9, 4, 5, 3, 1, 2, 7, 6, 0, 8],
+    [9, 4, 5, 3, 1, 2, 6, 8, 7, 0],
     [4, 2, 8, 6, 5, 7, 3, 9, 0, 1],
     [2, 7, 9, 3, 8, 0, 6, 4, 1, 5],
     [7, 0, 4, 6, 9, 1, 3, 2, 5, 8],
@@ -1060,5 +1060,15 @@ mod tests {
         assert_eq!(cf_name_code("Mario", true), "MRA");
         assert_eq!(cf_name_code("Gianfranco", true), "GFR");
         assert_eq!(cf_name_code("Fo", false), "FOX");
+    }
+
+    #[test]
+    fn verhoeff_agrees_with_published_aadhaar_examples() {
+        // Examples from python-stdnum's `stdnum.in_.aadhaar` documentation: an independent
+        // implementation, so a typo in the tables above cannot agree with itself.
+        assert!(aadhaar_valid("234123412346"));
+        assert!(aadhaar_valid("499118665246"));
+        assert!(!aadhaar_valid("234123412347"));
+        assert_eq!(verhoeff_check_digit(&[2, 3, 4, 1, 2, 3, 4, 1, 2, 3, 4]), 6);
     }
 }
