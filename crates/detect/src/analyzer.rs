@@ -145,6 +145,7 @@ impl Analyzer {
                 };
                 if end == start
                     || glued_to_neighbours(spec, text, start, end)
+                    || spec.entity == EntityType::EmailAddress && in_url_userinfo(text, start)
                     || spec.validate.is_some_and(|valid| !valid(&text[start..end]))
                 {
                     return;
@@ -355,6 +356,15 @@ const NATIONAL_PHONE_REGIONS: &[&str] = &[
     "US", "GB", "DE", "FR", "ES", "IT", "NL", "PL", "SE", "IN", "CA", "AU", "IE", "BE", "AT", "CH",
 ];
 
+/// "postgres://app:s3cr3t@db.internal": the part after the colon is a password in a
+/// connection string, not the local part of an email address.
+fn in_url_userinfo(text: &str, start: usize) -> bool {
+    let token_start = text[..start]
+        .rfind(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '('))
+        .map_or(0, |i| i + 1);
+    text[token_start..start].contains("://")
+}
+
 /// Phone numbers are validated against libphonenumber metadata: international numbers by
 /// their country code, national ones against the regions the supported languages cover.
 fn phone_score(phones: &PhoneValidator, candidate: &str, context: bool) -> Option<f32> {
@@ -498,14 +508,20 @@ pub(crate) fn numeric_date_ok(s: &str) -> bool {
     }
     let n: Vec<u32> = parts.iter().map(|p| p.parse().unwrap_or(0)).collect();
     if parts[0].len() == 4 {
-        return (1..=12).contains(&n[1]) && (1..=31).contains(&n[2]);
+        return validators::valid_day(n[0], n[1], n[2]);
     }
     // Two-digit years with dots read like version numbers ("1.2.10"): require four digits.
     if seps[0] == '.' && parts[2].len() != 4 {
         return false;
     }
-    let dmy = (1..=31).contains(&n[0]) && (1..=12).contains(&n[1]);
-    let mdy = (1..=12).contains(&n[0]) && (1..=31).contains(&n[1]);
+    // Two-digit years: the leap-year rule only needs the right century for "00".
+    let year = match parts[2].len() {
+        2 if n[2] < 50 => 2000 + n[2],
+        2 => 1900 + n[2],
+        _ => n[2],
+    };
+    let dmy = validators::valid_day(year, n[1], n[0]);
+    let mdy = validators::valid_day(year, n[0], n[1]);
     let year_ok = parts[2].len() == 2 || (1900..=2099).contains(&n[2]);
     (dmy || mdy) && year_ok
 }

@@ -364,7 +364,7 @@ pub(crate) fn nl_bsn(s: &str) -> bool {
     sum % 11 == 0 && sum != 0
 }
 
-fn valid_day(year: u32, month: u32, day: u32) -> bool {
+pub(crate) fn valid_day(year: u32, month: u32, day: u32) -> bool {
     let leap = (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400);
     let max = match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
