@@ -221,47 +221,22 @@ fn detect(a: DetectArgs) -> Result<u8> {
         raw = std::fs::read(&input).with_context(|| format!("{label}: cannot read"))?;
     }
     // Parse everything first: a bad line fails the command before anything is written.
-    let mut records: Vec<(Value, String)> = Vec::new();
-    for (i, line) in raw.split(|b| *b == b'\n').enumerate() {
-        let n = i + 1;
-        let line = std::str::from_utf8(line).map_err(|e| {
-            anyhow::anyhow!(
-                "{label}:{n}: invalid UTF-8 at byte {}; re-encode the input as UTF-8",
-                e.valid_up_to() + 1
-            )
-        })?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let v: Value = serde_json::from_str(line).map_err(|e| {
-            anyhow::anyhow!(
-                "{label}:{n}: invalid JSON at column {} ({:?}); each line must be one JSON object",
-                e.column(),
-                e.classify()
-            )
-        })?;
-        let Value::Object(mut obj) = v else {
-            bail!("{label}:{n}: expected a JSON object like {{\"id\": 1, \"text\": \"...\"}}");
-        };
-        let text = match obj.remove(&a.text_field) {
-            Some(Value::String(s)) => s,
-            Some(Value::Null) | None => bail!(
-                "{label}:{n}: no string field {:?}; name the text field with --text-field",
-                a.text_field
-            ),
-            Some(_) => bail!("{label}:{n}: field {:?} is not a string", a.text_field),
-        };
-        let id = obj.remove(&a.id_field).unwrap_or(Value::Null);
-        records.push((id, text));
-    }
+    let records = custodia_engine::parse_documents(
+        &label,
+        &raw,
+        &custodia_engine::DocumentFields {
+            id: a.id_field.clone(),
+            text: a.text_field.clone(),
+        },
+    )?;
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     for chunk in records.chunks(4096) {
         let lines: Vec<String> = chunk
             .par_iter()
-            .map(|(id, text)| {
-                let f = analyzer.analyze(text);
-                json!({"id": id, "findings": findings_json(text, &f)}).to_string()
+            .map(|d| {
+                let f = analyzer.analyze(&d.text);
+                json!({"id": d.id, "findings": findings_json(&d.text, &f)}).to_string()
             })
             .collect();
         for l in lines {

@@ -179,10 +179,31 @@ fn yaml_scalar(s: &str) -> String {
         )
         && s.parse::<f64>().is_err();
     if plain {
-        s.to_string()
-    } else {
-        format!("{s:?}")
+        return s.to_string();
     }
+    // YAML double-quoted escapes (not Rust's `{:?}`, whose `\u{feff}` YAML rejects).
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() || matches!(c, '\u{feff}' | '\u{2028}' | '\u{2029}' | '\u{85}') => {
+                let n = c as u32;
+                if n <= 0xffff {
+                    out.push_str(&format!("\\u{n:04X}"));
+                } else {
+                    out.push_str(&format!("\\U{n:08X}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 fn first_line(s: &str) -> String {
@@ -452,6 +473,17 @@ columns:
 
     fn err(text: &str) -> String {
         Contract::parse("c.yaml", text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn awkward_strings_round_trip_through_yaml() {
+        // Found by the `contract` fuzz target: a byte-order mark inside a value.
+        let mut c = Contract::parse("customers.yaml", GOOD).unwrap();
+        c.owner = Some("data-\u{feff}team \"ops\" \\ x\nnext\u{2028}".into());
+        c.description = Some("tab\there: # not a comment".into());
+        let again = Contract::parse("again.yaml", &c.to_yaml()).unwrap();
+        assert_eq!(again.owner, c.owner);
+        assert_eq!(again.description, c.description);
     }
 
     #[test]

@@ -159,7 +159,9 @@ impl FromStr for Retention {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let t = s.trim();
         let fix = "write a number and a unit: `90d`, `12w`, `6m` or `2y`";
-        let (num, unit) = t.split_at(t.len().saturating_sub(1));
+        // The unit is the last character, which need not be one byte ("2ћ").
+        let unit_len = t.chars().next_back().map_or(0, char::len_utf8);
+        let (num, unit) = t.split_at(t.len() - unit_len);
         let n: u32 = num
             .parse()
             .map_err(|_| CoreError::invalid("retention", s, fix))?;
@@ -208,6 +210,9 @@ mod tests {
     fn retention_units() {
         assert_eq!("90d".parse::<Retention>().unwrap().as_days(), 90);
         assert_eq!("2y".parse::<Retention>().unwrap().as_days(), 730);
+        // Found by the `contract` fuzz target: a multi-byte last character.
+        assert!("2ћ".parse::<Retention>().is_err());
+        assert!("ћ".parse::<Retention>().is_err());
         assert_eq!("12w".parse::<Retention>().unwrap().as_days(), 84);
         assert!("90".parse::<Retention>().is_err());
         assert!("0d".parse::<Retention>().is_err());

@@ -360,8 +360,10 @@ const NATIONAL_PHONE_REGIONS: &[&str] = &[
 /// connection string, not the local part of an email address.
 fn in_url_userinfo(text: &str, start: usize) -> bool {
     let token_start = text[..start]
-        .rfind(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '('))
-        .map_or(0, |i| i + 1);
+        .char_indices()
+        .rev()
+        .find(|(_, c)| c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '('))
+        .map_or(0, |(i, c)| i + c.len_utf8());
     text[token_start..start].contains("://")
 }
 

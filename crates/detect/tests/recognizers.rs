@@ -268,3 +268,14 @@ fn entity_filter_and_min_score_are_honoured() {
     })
     .is_err());
 }
+
+#[test]
+fn multi_byte_separators_before_an_email_are_handled() {
+    // Found by the `analyze` fuzz target: a no-break space before an address.
+    let a = analyzer();
+    let got = findings(&a, "contact:\u{a0}garcia@example.es");
+    assert!(
+        got.contains(&(E::EmailAddress, "garcia@example.es".into())),
+        "{got:?}"
+    );
+}

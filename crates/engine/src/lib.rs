@@ -6,12 +6,14 @@
 #![deny(missing_docs)]
 
 mod deid;
+mod documents;
 mod error;
 pub mod keys;
 mod scan;
 mod table;
 
 pub use deid::{deidentify_file, detokenize_file, DeidPlan, DeidReport, DeidRule};
+pub use documents::{parse_documents, Document, DocumentFields};
 pub use error::EngineError;
 pub use scan::{draft_contract, scan_paths, ColumnReport, ScanOptions, ScanReport, SourceReport};
 pub use table::{Format, Table};
