@@ -381,17 +381,28 @@ fn phone_score(phones: &PhoneValidator, candidate: &str, context: bool) -> Optio
     let international = candidate.starts_with('+') || candidate.starts_with("00");
     let formatted = candidate.contains([' ', '-', '.', '(', '/']);
     // "+44 (0)20 …": the bracketed trunk prefix is not dialled from abroad.
-    let cleaned = candidate.replacen("(0)", "", 1);
-    let mut digits: String = cleaned.chars().filter(char::is_ascii_digit).collect();
-    if international {
-        if candidate.starts_with("00") {
-            digits.drain(..2);
+    let trunk = candidate.find("(0)");
+    let mut buf = [0u8; 17];
+    let mut n = 0;
+    for (i, b) in candidate.bytes().enumerate() {
+        let in_trunk = trunk.is_some_and(|t| (t..t + 3).contains(&i));
+        if b.is_ascii_digit() && !in_trunk {
+            buf[n] = b;
+            n += 1;
         }
+    }
+    let digits = std::str::from_utf8(&buf[..n]).unwrap_or_default();
+    if international {
+        let digits = if candidate.starts_with("00") {
+            &digits[2.min(digits.len())..]
+        } else {
+            digits
+        };
         return phones
-            .valid_international(&digits)
+            .valid_international(digits)
             .then_some(if context { 1.0 } else { 0.85 });
     }
-    if !phones.valid_national(&digits) {
+    if !phones.valid_national(digits) {
         return None;
     }
     Some(match (context, formatted) {

@@ -188,32 +188,41 @@ struct Token {
     sentence_start: bool,
 }
 
+/// The character at byte `i` and its length, without decoding ASCII.
+fn char_at(text: &str, i: usize) -> (char, usize) {
+    let b = text.as_bytes()[i];
+    if b < 0x80 {
+        (char::from(b), 1)
+    } else {
+        let c = text[i..].chars().next().unwrap_or(' ');
+        (c, c.len_utf8())
+    }
+}
+
 fn tokenize(text: &str) -> Vec<Token> {
-    let mut out = Vec::new();
-    let mut iter = text.char_indices().peekable();
+    let mut out = Vec::with_capacity(text.len() / 5);
     let mut sentence_start = true;
-    while let Some((i, c)) = iter.next() {
+    let mut i = 0;
+    while i < text.len() {
+        let (c, len) = char_at(text, i);
         if c.is_alphabetic() {
-            let mut end = i + c.len_utf8();
-            while let Some(&(j, d)) = iter.peek() {
+            let mut end = i + len;
+            while end < text.len() {
+                let (d, dlen) = char_at(text, end);
                 if d.is_alphabetic() {
-                    end = j + d.len_utf8();
-                    iter.next();
-                } else if matches!(d, '\'' | '’' | '-') {
+                    end += dlen;
+                } else if matches!(d, '\'' | '’' | '-')
+                    && end + dlen < text.len()
+                    && char_at(text, end + dlen).0.is_alphabetic()
+                {
                     // Keep O'Brien and Jean-Luc whole, but not a trailing dash.
-                    let mut ahead = iter.clone();
-                    ahead.next();
-                    if ahead.peek().is_some_and(|&(_, e)| e.is_alphabetic()) {
-                        iter.next();
-                    } else {
-                        break;
-                    }
+                    end += dlen;
                 } else {
                     break;
                 }
             }
             // One capital letter alone is an initial, not a name.
-            let capitalised = c.is_uppercase() && end > i + c.len_utf8();
+            let capitalised = c.is_uppercase() && end > i + len;
             out.push(Token {
                 start: i,
                 end,
@@ -221,7 +230,10 @@ fn tokenize(text: &str) -> Vec<Token> {
                 sentence_start,
             });
             sentence_start = false;
-        } else if c.is_ascii_digit() {
+            i = end;
+            continue;
+        }
+        if c.is_ascii_digit() {
             sentence_start = false;
         } else if matches!(
             c,
@@ -251,6 +263,7 @@ fn tokenize(text: &str) -> Vec<Token> {
                 sentence_start = true;
             }
         }
+        i += len;
     }
     out
 }
@@ -439,8 +452,9 @@ impl NameRecognizer {
         let core = &place_core[lo..hi];
         let first = core[0];
         let before = preceding(text, run[0].start, 24);
-        let context = greeting || ends_with_word(before, &self.person_ctx);
-        let weak_context = || context || ends_with_word(before, &self.weak_person_ctx);
+        // Context words are looked for only when the tokens could be a name.
+        let context = || greeting || ends_with_word(before, &self.person_ctx);
+        let weak_context = || context() || ends_with_word(before, &self.weak_person_ctx);
         // Particles ("van", "de") are inside the span but say nothing about the name.
         let mut caps = [first; MAX_RUN];
         let mut words = [Word::of(Weights::default()); MAX_RUN];
@@ -461,9 +475,10 @@ impl NameRecognizer {
             if caps.len() >= 2 {
                 let rest_ok = words[1..].iter().all(|w| !w.function_word());
                 let last_name_like = last.sname > 0 || last.fname > 0 || last.common < 20_000;
-                let introduced =
-                    (title || weak_context()) && (f.fname > 0 || last.sname > 0 || last_name_like);
-                if rest_ok && (f.strong_first(40) || introduced) {
+                let introduced = || {
+                    (f.fname > 0 || last.sname > 0 || last_name_like) && (title || weak_context())
+                };
+                if rest_ok && (f.strong_first(40) || introduced()) {
                     person_score = 0.85;
                 } else if f.fname > 0 && last.sname >= 5 && rest_ok && !last.function_word() {
                     person_score = if f.common > 300_000 && first.sentence_start {
@@ -476,9 +491,9 @@ impl NameRecognizer {
                 let w = f;
                 if title && !w.function_word() {
                     person_score = 0.85;
-                } else if context
-                    && !w.function_word()
+                } else if !w.function_word()
                     && (w.fname > 0 || w.sname > 0 || w.common < 50_000)
+                    && context()
                 {
                     person_score = if title || greeting { 0.85 } else { 0.7 };
                 } else if w.strong_first(10) && w.fname >= 200 {
