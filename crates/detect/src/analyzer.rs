@@ -4,7 +4,7 @@
 
 use std::net::Ipv6Addr;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use custodia_core::EntityType;
 use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 
@@ -109,6 +109,8 @@ impl Analyzer {
         let context = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::LeftmostLongest)
+            // A few hundred words: a full DFA costs little memory and searches fastest.
+            .kind(Some(AhoCorasickKind::DFA))
             .build(&words)
             .map_err(|e| DetectError::Config(e.to_string()))?;
         Ok(Analyzer {
@@ -127,13 +129,21 @@ impl Analyzer {
     /// Finds personal data in `text`. Offsets are byte offsets into `text`, non-overlapping,
     /// sorted by start; see [`crate::char_offsets`] for Unicode code points.
     pub fn analyze(&self, text: &str) -> Vec<Finding> {
-        let mut found = Vec::new();
+        let mut found = Vec::with_capacity(8);
         if text.is_empty() {
             return found;
         }
         let matched = self.set.matches(text);
         let mut hits: Option<Vec<(usize, usize, Hint)>> = None;
         let first_digit = text.bytes().position(|b| b.is_ascii_digit()).unwrap_or(0);
+        // Numeric matches end by the character after the last digit (a ")" at most).
+        let mut digits_end = text
+            .bytes()
+            .rposition(|b| b.is_ascii_digit())
+            .map_or(text.len(), |i| (i + 2).min(text.len()));
+        while !text.is_char_boundary(digits_end) {
+            digits_end += 1;
+        }
         for idx in matched.iter() {
             let spec = self.specs[idx];
             let re = &self.regexes[idx];
@@ -165,22 +175,22 @@ impl Analyzer {
             if spec.group == 0 {
                 // Numeric identifiers start at a digit ("+", "(" and a space may precede
                 // it): skip the prose before the first one.
-                let mut at = if spec.numeric {
+                let (mut at, hay) = if spec.numeric {
                     let mut from = first_digit.saturating_sub(3);
                     while !text.is_char_boundary(from) {
                         from -= 1;
                     }
-                    from
+                    (from, &text[..digits_end])
                 } else {
-                    0
+                    (0, text)
                 };
-                while let Some(m) = re.find_at(text, at) {
+                while let Some(m) = re.find_at(hay, at) {
                     consider(m.start(), m.end());
                     at = m.end().max(m.start() + 1);
-                    while at < text.len() && !text.is_char_boundary(at) {
+                    while at < hay.len() && !hay.is_char_boundary(at) {
                         at += 1;
                     }
-                    if at > text.len() {
+                    if at > hay.len() {
                         break;
                     }
                 }

@@ -6,7 +6,7 @@
 //! Places come from GeoNames cities, countries and regions, weighed by population and by how
 //! often the word is an ordinary word ("Nice", "Reading" need "in"/"from" before them).
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use custodia_core::EntityType;
 
 use crate::{gazetteer::Gazetteers, lexicon::Weights, Finding};
@@ -345,6 +345,7 @@ impl NameRecognizer {
             AhoCorasickBuilder::new()
                 .ascii_case_insensitive(true)
                 .match_kind(MatchKind::Standard)
+                .kind(Some(AhoCorasickKind::DFA))
                 .build(words)
                 .expect("context word lists are small and valid")
         };
