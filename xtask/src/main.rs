@@ -60,6 +60,7 @@ fn gazetteers(input: &Path, output: &Path) -> Result<()> {
     for first in starts {
         lexicon.entry(first).or_default().starts_place = true;
     }
+    write_hot(&lexicon, output)?;
     let mut b = fst::MapBuilder::memory();
     for (k, w) in &lexicon {
         let packed = w.pack();
@@ -79,6 +80,42 @@ fn gazetteers(input: &Path, output: &Path) -> Result<()> {
         "{}: {} entries, {} bytes",
         out.display(),
         lexicon.len(),
+        bytes.len()
+    );
+    Ok(())
+}
+
+/// The entries capitalised tokens hit most often — frequent words, first names and
+/// surnames, countries, first-level regions, large cities — as a second, small map that
+/// the recognizer loads into a hash table in front of the big one.
+fn write_hot(lexicon: &BTreeMap<String, Weights>, output: &Path) -> Result<()> {
+    let top = |key: fn(&Weights) -> u64, n: usize| -> Vec<&String> {
+        let mut v: Vec<(&String, u64)> = lexicon
+            .iter()
+            .map(|(k, w)| (k, key(w)))
+            .filter(|(_, x)| *x > 0)
+            .collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        v.into_iter().take(n).map(|(k, _)| k).collect()
+    };
+    let mut hot: std::collections::BTreeSet<&String> = std::collections::BTreeSet::new();
+    hot.extend(top(|w| w.common, 20_000));
+    hot.extend(top(|w| w.first_name, 8_000));
+    hot.extend(top(|w| w.surname, 8_000));
+    hot.extend(top(|w| w.city, 8_000));
+    hot.extend(top(|w| w.country, 2_000));
+    hot.extend(top(|w| u64::from(w.region >= 2), 5_000));
+    let mut b = fst::MapBuilder::memory();
+    for k in &hot {
+        b.insert(k, lexicon[*k].pack())?;
+    }
+    let out = output.join("lexicon_hot.fst");
+    let bytes = b.into_inner()?;
+    fs::write(&out, &bytes).with_context(|| format!("writing {}", out.display()))?;
+    println!(
+        "{}: {} entries, {} bytes",
+        out.display(),
+        hot.len(),
         bytes.len()
     );
     Ok(())
