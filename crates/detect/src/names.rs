@@ -199,20 +199,46 @@ fn char_at(text: &str, i: usize) -> (char, usize) {
     }
 }
 
+/// Characters after which the next word starts a sentence (or a line, a quote, a bullet).
+fn ends_sentence(c: char) -> bool {
+    matches!(
+        c,
+        '.' | '!'
+            | '?'
+            | '\n'
+            | '\r'
+            | '¿'
+            | '¡'
+            | '"'
+            | '“'
+            | '„'
+            | '«'
+            | '('
+            | '['
+            | '*'
+            | '•'
+            | '>'
+            | '|'
+    )
+}
+
+/// Splits `text` into words (letters, with inner `'`, `’` and `-` kept: "O'Brien",
+/// "Jean-Luc"), noting which are capitalised and which start a sentence.
 fn tokenize(text: &str) -> Vec<Token> {
+    let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(text.len() / 5);
     let mut sentence_start = true;
     let mut i = 0;
-    while i < text.len() {
+    while i < bytes.len() {
         let (c, len) = char_at(text, i);
         if c.is_alphabetic() {
             let mut end = i + len;
-            while end < text.len() {
+            while end < bytes.len() {
                 let (d, dlen) = char_at(text, end);
                 if d.is_alphabetic() {
                     end += dlen;
                 } else if matches!(d, '\'' | '’' | '-')
-                    && end + dlen < text.len()
+                    && end + dlen < bytes.len()
                     && char_at(text, end + dlen).0.is_alphabetic()
                 {
                     // Keep O'Brien and Jean-Luc whole, but not a trailing dash.
@@ -235,25 +261,7 @@ fn tokenize(text: &str) -> Vec<Token> {
         }
         if c.is_ascii_digit() {
             sentence_start = false;
-        } else if matches!(
-            c,
-            '.' | '!'
-                | '?'
-                | '\n'
-                | '\r'
-                | '¿'
-                | '¡'
-                | '"'
-                | '“'
-                | '„'
-                | '«'
-                | '('
-                | '['
-                | '*'
-                | '•'
-                | '>'
-                | '|'
-        ) {
+        } else if ends_sentence(c) {
             // A period after a lone capital is an initial ("John F. Kennedy"), not an end.
             let initial = c == '.'
                 && out.last().is_some_and(|t: &Token| {
@@ -652,6 +660,83 @@ mod tests {
                 .collect();
             assert!(f.is_empty(), "{text}: {f:?}");
         }
+    }
+
+    /// The straightforward char-by-char tokenizer the fast one must agree with.
+    fn tokenize_reference(text: &str) -> Vec<(usize, usize, bool, bool)> {
+        let mut out: Vec<(usize, usize, bool, bool)> = Vec::new();
+        let mut iter = text.char_indices().peekable();
+        let mut sentence_start = true;
+        while let Some((i, c)) = iter.next() {
+            if c.is_alphabetic() {
+                let mut end = i + c.len_utf8();
+                while let Some(&(j, d)) = iter.peek() {
+                    if d.is_alphabetic() {
+                        end = j + d.len_utf8();
+                        iter.next();
+                    } else if matches!(d, '\'' | '’' | '-') {
+                        let mut ahead = iter.clone();
+                        ahead.next();
+                        if ahead.peek().is_some_and(|&(_, e)| e.is_alphabetic()) {
+                            iter.next();
+                        } else {
+                            break;
+                        }
+                    } else {
+                        break;
+                    }
+                }
+                let capitalised = c.is_uppercase() && end > i + c.len_utf8();
+                out.push((i, end, capitalised, sentence_start));
+                sentence_start = false;
+            } else if c.is_ascii_digit() {
+                sentence_start = false;
+            } else if ends_sentence(c) {
+                let initial = c == '.'
+                    && out
+                        .last()
+                        .is_some_and(|t| t.1 == i && text[t.0..t.1].chars().count() == 1);
+                if !initial {
+                    sentence_start = true;
+                }
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_tokenizer_agrees_with_the_reference(text in "(?s).{0,80}", ascii in "[ -~\n]{0,80}") {
+            for t in [&text, &ascii] {
+                let fast: Vec<(usize, usize, bool, bool)> = tokenize(t)
+                    .iter()
+                    .map(|k| (k.start, k.end, k.capitalised, k.sentence_start))
+                    .collect();
+                proptest::prop_assert_eq!(fast, tokenize_reference(t));
+            }
+        }
+    }
+
+    #[test]
+    fn tokenizer_keeps_apostrophes_and_hyphens_inside_words() {
+        let words: Vec<&str> = {
+            let t = "O'Brien met Jean-Luc - at l’Hôtel. J. R. R. Tolkien";
+            tokenize(t).iter().map(|k| &t[k.start..k.end]).collect()
+        };
+        assert_eq!(
+            words,
+            [
+                "O'Brien",
+                "met",
+                "Jean-Luc",
+                "at",
+                "l’Hôtel",
+                "J",
+                "R",
+                "R",
+                "Tolkien"
+            ]
+        );
     }
 
     #[test]
