@@ -6,8 +6,11 @@
 //! Places come from GeoNames cities, countries and regions, weighed by population and by how
 //! often the word is an ordinary word ("Nice", "Reading" need "in"/"from" before them).
 
+use std::{collections::HashSet, sync::OnceLock};
+
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use custodia_core::EntityType;
+use foldhash::fast::FixedState;
 
 use crate::{gazetteer::Gazetteers, lexicon::Weights, Finding};
 
@@ -302,16 +305,47 @@ impl Word {
 }
 
 /// Longest entry of [`TITLES`] and of the one-word [`PERSON_CONTEXT`] entries, in bytes:
-/// longer tokens skip the list scans.
+/// longer tokens cannot be one.
 const LONGEST_TITLE: usize = 9;
 const LONGEST_GREETING: usize = 13;
 
+/// The title and one-word greeting lists as hash sets: they are consulted for most
+/// capitalised tokens, where a scan of 50–80 entries cost more than the lexicon lookup.
+struct WordSets {
+    titles: HashSet<&'static str, FixedState>,
+    greetings: HashSet<&'static str, FixedState>,
+}
+
+fn word_sets() -> &'static WordSets {
+    static SETS: OnceLock<WordSets> = OnceLock::new();
+    SETS.get_or_init(|| WordSets {
+        titles: TITLES.iter().copied().collect(),
+        greetings: PERSON_CONTEXT
+            .iter()
+            .copied()
+            .filter(|c| !c.contains(' '))
+            .collect(),
+    })
+}
+
+/// `w` with ASCII letters lower-cased (the lists' spelling), if it is short enough.
+fn in_set(w: &str, longest: usize, set: &HashSet<&'static str, FixedState>) -> bool {
+    if w.len() > longest {
+        return false;
+    }
+    let mut buf = [0u8; LONGEST_GREETING];
+    let buf = &mut buf[..w.len()];
+    buf.copy_from_slice(w.as_bytes());
+    buf.make_ascii_lowercase();
+    std::str::from_utf8(buf).is_ok_and(|lower| set.contains(lower))
+}
+
 fn is_title(w: &str) -> bool {
-    w.len() <= LONGEST_TITLE && TITLES.iter().any(|t| w.eq_ignore_ascii_case(t))
+    in_set(w, LONGEST_TITLE, &word_sets().titles)
 }
 
 fn is_greeting(w: &str) -> bool {
-    w.len() <= LONGEST_GREETING && PERSON_CONTEXT.iter().any(|c| w.eq_ignore_ascii_case(c))
+    in_set(w, LONGEST_GREETING, &word_sets().greetings)
 }
 
 /// Lower-cases `s` into `buf` (gazetteer keys are lower case), fast for ASCII words.
@@ -742,6 +776,12 @@ mod tests {
     #[test]
     fn list_scan_bounds_cover_the_lists() {
         assert!(TITLES.iter().all(|t| t.len() <= LONGEST_TITLE));
+        assert!(TITLES
+            .iter()
+            .chain(PERSON_CONTEXT)
+            .all(|t| *t == t.to_ascii_lowercase()));
+        assert!(is_title("Dr") && is_title("MRS") && is_title("Señora") && !is_title("Drive"));
+        assert!(is_greeting("Dear") && is_greeting("HALLO") && !is_greeting("Thank you"));
         assert!(PERSON_CONTEXT
             .iter()
             .filter(|c| !c.contains(' '))
