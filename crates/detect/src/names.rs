@@ -471,7 +471,7 @@ impl NameRecognizer {
             }
         }
         let place_core = &run[k..];
-        // Each token is looked up once (three fst lookups); runs are at most MAX_RUN long.
+        // Each token is looked up once; runs are at most MAX_RUN long.
         let mut looked_up = [Weights::default(); MAX_RUN];
         for (slot, t) in looked_up.iter_mut().zip(place_core) {
             set_lower(lower, &text[t.start..t.end]);
