@@ -364,13 +364,44 @@ fn ends_with_word(hay: &str, ac: &AhoCorasick) -> bool {
     // punctuation) and start at a word boundary.
     let trimmed =
         hay.trim_end_matches(|c: char| c.is_whitespace() || matches!(c, ',' | ':' | '-' | '.'));
-    ac.find_iter(trimmed).any(|m| {
+    // Overlapping: a non-overlapping search reports "i" (Swedish "in") and never sees
+    // the English "in" it is the start of.
+    ac.find_overlapping_iter(trimmed).any(|m| {
         m.end() == trimmed.len()
             && trimmed[..m.start()]
                 .chars()
                 .next_back()
                 .is_none_or(|c| !c.is_alphanumeric())
     })
+}
+
+/// A postal code right before a word ("44227 Dresden", "609 53 Göteborg", "91-952
+/// Wrocław", "1102 PK Utrecht") makes that word a town.
+fn after_postcode(before: &str) -> bool {
+    let t = before.trim_end_matches([' ', '\u{a0}']);
+    if t.len() == before.len() {
+        return false;
+    }
+    // Dutch codes end in two capital letters after four digits.
+    let t = match t.as_bytes() {
+        [.., a, b, c, d, b' ', x, y]
+            if x.is_ascii_uppercase()
+                && y.is_ascii_uppercase()
+                && [a, b, c, d].iter().all(|c| c.is_ascii_digit()) =>
+        {
+            &t[..t.len() - 3]
+        }
+        _ => t,
+    };
+    let code: Vec<u8> = t
+        .bytes()
+        .rev()
+        .take_while(|b| b.is_ascii_digit() || *b == b' ' || *b == b'-')
+        .collect();
+    let digits = code.iter().filter(|b| b.is_ascii_digit()).count();
+    let glued =
+        t.len() > code.len() && t.as_bytes()[t.len() - code.len() - 1].is_ascii_alphanumeric();
+    (4..=6).contains(&digits) && code.first().is_some_and(u8::is_ascii_digit) && !glued
 }
 
 fn preceding(text: &str, start: usize, bytes: usize) -> &str {
@@ -426,12 +457,25 @@ impl NameRecognizer {
                     j += 1;
                     continue;
                 }
-                let w = &text[tokens[j].start..tokens[j].end];
-                let next_cap = tokens
-                    .get(j + 1)
-                    .is_some_and(|t| t.capitalised && &text[tokens[j].end..t.start] == " ");
-                if next_cap && PARTICLES.iter().any(|p| w.eq_ignore_ascii_case(p)) {
-                    j += 1;
+                // One to three particles, then a capitalised token: "van der Linden".
+                let is_particle = |t: &Token| {
+                    PARTICLES
+                        .iter()
+                        .any(|p| text[t.start..t.end].eq_ignore_ascii_case(p))
+                };
+                let mut k = j;
+                while k < tokens.len()
+                    && k - j < 3
+                    && !tokens[k].capitalised
+                    && is_particle(&tokens[k])
+                    && tokens
+                        .get(k + 1)
+                        .is_some_and(|t| &text[tokens[k].end..t.start] == " ")
+                {
+                    k += 1;
+                }
+                if k > j && tokens.get(k).is_some_and(|t| t.capitalised) {
+                    j = k;
                     continue;
                 }
                 break;
@@ -598,14 +642,38 @@ impl NameRecognizer {
                 if country == 0 && region == 0 && city == 0 {
                     continue;
                 }
+                let word = &text[toks[0].start..toks[len - 1].end];
+                // "PZ", "IG": postcode letters and abbreviations, unless a country ("UK").
+                if len == 1
+                    && country == 0
+                    && word.len() <= 3
+                    && !word.chars().any(char::is_lowercase)
+                {
+                    continue;
+                }
+                // "Aurora Mini", "Orion Pro": a place name followed in the same run by an
+                // ordinary word is a product or a company.
+                let next_ordinary = core.get(k + len).is_some_and(|t| {
+                    t.capitalised && {
+                        let n = words[k + len];
+                        n.common >= 20_000 && n.city == 0 && n.country == 0 && n.surname == 0
+                    }
+                });
+                if next_ordinary {
+                    continue;
+                }
                 let (common, fname) = if len == 1 {
                     (w.common, w.first_name)
                 } else {
                     (0, 0)
                 };
                 let before = preceding(text, toks[0].start, 16);
-                let ctx = ends_with_word(before, &self.place_ctx);
-                let ordinary = common >= 40_000 && city < 1_000_000 && country == 0;
+                let ctx = ends_with_word(before, &self.place_ctx) || after_postcode(before);
+                // Word lists count "Leipzig" in running text too; a place name is an
+                // ordinary word ("Nice", "Reading", "Split") only when the word is frequent
+                // for a town of its size.
+                let wordlike = common.saturating_mul(4) >= city;
+                let ordinary = common >= 40_000 && wordlike && city < 1_000_000 && country == 0;
                 let mut score: f32 = if country > 0 {
                     0.85
                 } else if region >= 2 {
@@ -619,7 +687,7 @@ impl NameRecognizer {
                 } else {
                     0.4
                 };
-                if ordinary || (toks[0].sentence_start && common >= 10_000) {
+                if ordinary || (toks[0].sentence_start && common >= 10_000 && wordlike) {
                     score -= 0.3;
                 }
                 if fname >= 50 && city < 1_000_000 && country == 0 {
@@ -770,6 +838,36 @@ mod tests {
                 "R",
                 "Tolkien"
             ]
+        );
+    }
+
+    #[test]
+    fn towns_after_postcodes_and_frequent_city_names() {
+        for (text, town) in [
+            ("Am Markt 54, 44227 Dresden.", "Dresden"),
+            ("Sveavägen 11, 609 53 Göteborg.", "Göteborg"),
+            ("ul. Floriańska 116, 91-952 Wrocław.", "Wrocław"),
+            ("Prinsengracht 105, 1102 PK Utrecht.", "Utrecht"),
+            ("Leipzig is lovely in May.", "Leipzig"),
+        ] {
+            let f = find(text);
+            assert!(
+                f.contains(&(EntityType::Location, town.into())),
+                "{text}: {f:?}"
+            );
+        }
+        let f = find("Nice weather today, Reading is fun.");
+        assert!(!f.iter().any(|(e, _)| *e == EntityType::Location), "{f:?}");
+        assert!(!after_postcode("order 1234 "));
+        assert!(!after_postcode("v2 1234 "));
+    }
+
+    #[test]
+    fn context_words_that_start_other_context_words() {
+        let f = find("She was seen in Boston.");
+        assert!(
+            f.contains(&(EntityType::Location, "Boston".into())),
+            "{f:?}"
         );
     }
 
