@@ -101,6 +101,25 @@ const PERSON_CONTEXT: &[&str] = &[
     "jag är",
     "mvh",
     "med vänliga",
+    "med vänlig hälsning",
+    "vänliga hälsningar",
+    "groetjes",
+    "met vriendelijke groet",
+    "vriendelijke groet",
+    "mvg",
+    "bien à vous",
+    "bien cordialement",
+    "un saludo",
+    "atentamente",
+    "cordiali saluti",
+    "distinti saluti",
+    "viele grüße",
+    "liebe grüße",
+    "mit freundlichen grüßen",
+    "kind regards",
+    "best regards",
+    "warm regards",
+    "z poważaniem",
 ];
 
 /// Weaker cues: enough to accept a full name whose parts are not both in the gazetteers,
@@ -348,6 +367,60 @@ fn is_greeting(w: &str) -> bool {
     in_set(w, LONGEST_GREETING, &word_sets().greetings)
 }
 
+/// Census name lists are unaccented ("gonzalez", "lefevre") and know hyphenated first
+/// names by their first part ("mary" of "mary-kate"): fill in name weights from those.
+fn with_name_weights(mut w: Weights, g: &Gazetteers, lower: &str) -> Weights {
+    let mut other = |key: &str| {
+        let o = g.lookup(key);
+        w.first_name = w.first_name.max(o.first_name);
+        w.surname = w.surname.max(o.surname);
+    };
+    if !lower.is_ascii() {
+        let folded: String = lower.chars().map(fold_diacritic).collect();
+        if folded != lower {
+            other(&folded);
+        }
+    }
+    if let Some((first, _)) = lower.split_once('-') {
+        other(first);
+    }
+    w
+}
+
+/// The base letter of a Latin letter with a diacritic (`é` → `e`, `ł` → `l`).
+fn fold_diacritic(c: char) -> char {
+    match c {
+        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ą' | 'ă' => 'a',
+        'ç' | 'ć' | 'č' => 'c',
+        'ď' | 'đ' => 'd',
+        'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ę' | 'ě' => 'e',
+        'ğ' => 'g',
+        'ì' | 'í' | 'î' | 'ï' | 'ī' | 'ı' => 'i',
+        'ł' | 'ľ' => 'l',
+        'ñ' | 'ń' | 'ň' => 'n',
+        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ő' => 'o',
+        'ř' => 'r',
+        'ś' | 'š' | 'ş' => 's',
+        'ť' | 'ţ' => 't',
+        'ù' | 'ú' | 'û' | 'ü' | 'ū' | 'ů' | 'ű' => 'u',
+        'ý' | 'ÿ' => 'y',
+        'ź' | 'ż' | 'ž' => 'z',
+        c => c,
+    }
+}
+
+/// Whether the word just before `start` is a title written in lower case ("mevr.",
+/// "sig.ra", "monsieur"); capitalised titles are part of the run and handled there.
+fn title_before(text: &str, start: usize) -> bool {
+    let before = preceding(text, start, 12).trim_end_matches([' ', '\u{a0}']);
+    let word = before
+        .rsplit(|c: char| !(c.is_alphabetic() || c == '.'))
+        .next()
+        .unwrap_or("")
+        .trim_end_matches('.');
+    word.chars().next().is_some_and(char::is_lowercase) && is_title(word)
+}
+
 /// Lower-cases `s` into `buf` (gazetteer keys are lower case), fast for ASCII words.
 fn set_lower(buf: &mut String, s: &str) {
     buf.clear();
@@ -496,9 +569,10 @@ impl NameRecognizer {
         lower: &mut String,
         out: &mut Vec<Finding>,
     ) {
-        // Leading titles and greetings are evidence, not part of the name.
+        // Leading titles and greetings are evidence, not part of the name; so is a title
+        // written in lower case just before it ("mevrouw Dekker", "signor Esposito").
         let mut k = 0;
-        let mut title = false;
+        let mut title = title_before(text, run[0].start);
         let mut greeting = false;
         while k < run.len() {
             let w = &text[run[k].start..run[k].end];
@@ -520,6 +594,9 @@ impl NameRecognizer {
         for (slot, t) in looked_up.iter_mut().zip(place_core) {
             set_lower(lower, &text[t.start..t.end]);
             *slot = g.lookup(lower);
+            if slot.first_name == 0 && slot.surname == 0 {
+                *slot = with_name_weights(*slot, g, lower);
+            }
         }
         let looked_up = &looked_up[..place_core.len()];
         // Capitalised ordinary words around a name ("Yesterday John Smith", "John Smith
@@ -546,8 +623,13 @@ impl NameRecognizer {
         let mut caps = [first; MAX_RUN];
         let mut words = [Word::of(Weights::default()); MAX_RUN];
         let mut n = 0;
-        for (t, w) in core.iter().zip(&looked_up[lo..hi]) {
-            if t.capitalised {
+        for (i, (t, w)) in core.iter().zip(&looked_up[lo..hi]).enumerate() {
+            // "Giovanni De Santis": a capitalised particle inside a name is still one.
+            let particle = i > 0
+                && PARTICLES
+                    .iter()
+                    .any(|p| text[t.start..t.end].eq_ignore_ascii_case(p));
+            if t.capitalised && !particle {
                 caps[n] = *t;
                 words[n] = Word::of(*w);
                 n += 1;
@@ -839,6 +921,27 @@ mod tests {
                 "Tolkien"
             ]
         );
+    }
+
+    #[test]
+    fn accented_hyphenated_particled_and_titled_names() {
+        for (text, name) in [
+            ("Hola Juan González, gracias", "Juan González"),
+            ("Louis Lefèvre was very helpful", "Louis Lefèvre"),
+            ("Mary-Kate Wood called about the order", "Mary-Kate Wood"),
+            ("Giovanni De Santis ci ha aiutato", "Giovanni De Santis"),
+            ("Geachte mevrouw Dekker, in de bijlage", "Dekker"),
+            ("Gentile signor Esposito, confermiamo", "Esposito"),
+            ("Groetjes,\nBram", "Bram"),
+        ] {
+            let f = find(text);
+            assert!(
+                f.contains(&(EntityType::Person, name.into())),
+                "{text}: {f:?}"
+            );
+        }
+        assert_eq!(fold_diacritic('ł'), 'l');
+        assert!(title_before("Bonjour mme. ", 13) && !title_before("the Mme ", 8));
     }
 
     #[test]
