@@ -327,11 +327,13 @@ impl Word {
 /// longer tokens cannot be one.
 const LONGEST_TITLE: usize = 9;
 const LONGEST_GREETING: usize = 13;
+const LONGEST_PARTICLE: usize = 5;
 
 /// The title and one-word greeting lists as hash sets: they are consulted for most
 /// capitalised tokens, where a scan of 50–80 entries cost more than the lexicon lookup.
 struct WordSets {
     titles: HashSet<&'static str, FixedState>,
+    particles: HashSet<&'static str, FixedState>,
     greetings: HashSet<&'static str, FixedState>,
 }
 
@@ -339,6 +341,7 @@ fn word_sets() -> &'static WordSets {
     static SETS: OnceLock<WordSets> = OnceLock::new();
     SETS.get_or_init(|| WordSets {
         titles: TITLES.iter().copied().collect(),
+        particles: PARTICLES.iter().copied().collect(),
         greetings: PERSON_CONTEXT
             .iter()
             .copied()
@@ -361,6 +364,10 @@ fn in_set(w: &str, longest: usize, set: &HashSet<&'static str, FixedState>) -> b
 
 fn is_title(w: &str) -> bool {
     in_set(w, LONGEST_TITLE, &word_sets().titles)
+}
+
+fn is_particle(w: &str) -> bool {
+    in_set(w, LONGEST_PARTICLE, &word_sets().particles)
 }
 
 fn is_greeting(w: &str) -> bool {
@@ -531,11 +538,7 @@ impl NameRecognizer {
                     continue;
                 }
                 // One to three particles, then a capitalised token: "van der Linden".
-                let is_particle = |t: &Token| {
-                    PARTICLES
-                        .iter()
-                        .any(|p| text[t.start..t.end].eq_ignore_ascii_case(p))
-                };
+                let is_particle = |t: &Token| is_particle(&text[t.start..t.end]);
                 let mut k = j;
                 while k < tokens.len()
                     && k - j < 3
@@ -625,10 +628,7 @@ impl NameRecognizer {
         let mut n = 0;
         for (i, (t, w)) in core.iter().zip(&looked_up[lo..hi]).enumerate() {
             // "Giovanni De Santis": a capitalised particle inside a name is still one.
-            let particle = i > 0
-                && PARTICLES
-                    .iter()
-                    .any(|p| text[t.start..t.end].eq_ignore_ascii_case(p));
+            let particle = i > 0 && is_particle(&text[t.start..t.end]);
             if t.capitalised && !particle {
                 caps[n] = *t;
                 words[n] = Word::of(*w);
@@ -977,9 +977,12 @@ mod tests {
     #[test]
     fn list_scan_bounds_cover_the_lists() {
         assert!(TITLES.iter().all(|t| t.len() <= LONGEST_TITLE));
+        assert!(PARTICLES.iter().all(|t| t.len() <= LONGEST_PARTICLE));
+        assert!(is_particle("VAN") && is_particle("d'") && !is_particle("vans"));
         assert!(TITLES
             .iter()
             .chain(PERSON_CONTEXT)
+            .chain(PARTICLES)
             .all(|t| *t == t.to_ascii_lowercase()));
         assert!(is_title("Dr") && is_title("MRS") && is_title("Señora") && !is_title("Drive"));
         assert!(is_greeting("Dear") && is_greeting("HALLO") && !is_greeting("Thank you"));
