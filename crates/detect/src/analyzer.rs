@@ -7,6 +7,7 @@ use std::net::Ipv6Addr;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use custodia_core::EntityType;
 use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+use regex_automata::{meta, Anchored, Input};
 
 use crate::{
     names::NameRecognizer,
@@ -44,6 +45,9 @@ enum Hint {
 pub struct Analyzer {
     set: RegexSet,
     regexes: Vec<Regex>,
+    /// Numeric recognizers again, for anchored searches at the few places a number can
+    /// start (see [`number_starts`]): one forward pass from each, no reverse scan.
+    anchored: Vec<Option<meta::Regex>>,
     specs: Vec<&'static PatternSpec>,
     context: AhoCorasick,
     hints: Vec<Hint>,
@@ -92,6 +96,22 @@ impl Analyzer {
             })
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| DetectError::Config(e.to_string()))?;
+        let mut anchored = Vec::with_capacity(specs.len());
+        for s in &specs {
+            anchored.push(if s.numeric && s.group == 0 {
+                let re = meta::Regex::builder()
+                    .configure(
+                        meta::Config::new()
+                            .nfa_size_limit(Some(LIMIT))
+                            .hybrid_cache_capacity(LIMIT),
+                    )
+                    .build(s.pattern)
+                    .map_err(|e| DetectError::Config(e.to_string()))?;
+                Some(re)
+            } else {
+                None
+            });
+        }
         let mut words = Vec::new();
         let mut hints = Vec::new();
         for (entity, list) in CONTEXT {
@@ -116,6 +136,7 @@ impl Analyzer {
         Ok(Analyzer {
             set,
             regexes,
+            anchored,
             specs,
             context,
             hints,
@@ -135,6 +156,7 @@ impl Analyzer {
         }
         let matched = self.set.matches(text);
         let mut hits: Option<Vec<(usize, usize, Hint)>> = None;
+        let mut starts: Option<Vec<usize>> = None;
         let first_digit = text.bytes().position(|b| b.is_ascii_digit()).unwrap_or(0);
         // Numeric matches end by the character after the last digit (a ")" at most).
         let mut digits_end = text
@@ -172,7 +194,23 @@ impl Analyzer {
                 }
             };
             // Capture groups cost a slower engine; only the recognizers that need one use it.
-            if spec.group == 0 {
+            if let Some(anchored) = &self.anchored[idx] {
+                // The leftmost match is the one at the first start where an anchored
+                // search succeeds; the next search begins after it.
+                let starts = starts.get_or_insert_with(|| number_starts(&text[..digits_end]));
+                let hay = &text[..digits_end];
+                let mut at = 0;
+                for &s in starts.iter() {
+                    if s < at {
+                        continue;
+                    }
+                    let input = Input::new(hay).range(s..).anchored(Anchored::Yes);
+                    if let Some(m) = anchored.search(&input) {
+                        consider(m.start(), m.end());
+                        at = m.end();
+                    }
+                }
+            } else if spec.group == 0 {
                 // Numeric identifiers start at a digit ("+", "(" and a space may precede
                 // it): skip the prose before the first one.
                 let (mut at, hay) = if spec.numeric {
@@ -308,6 +346,19 @@ impl Analyzer {
             _ => Some(score),
         }
     }
+}
+
+/// Where a numeric recognizer's match can begin: a digit after a non-word byte (every
+/// numeric pattern starts with `(?-u:\b)` and a digit) or a `+` / `(` (phone numbers).
+/// Asserted for every numeric pattern by the recognizer tests.
+fn number_starts(hay: &str) -> Vec<usize> {
+    let b = hay.as_bytes();
+    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    (0..b.len())
+        .filter(|&i| {
+            (b[i].is_ascii_digit() && (i == 0 || !word(b[i - 1]))) || matches!(b[i], b'+' | b'(')
+        })
+        .collect()
 }
 
 /// Keeps the best of overlapping findings: higher score, then longer span.
@@ -583,4 +634,49 @@ pub(crate) fn password_value_ok(s: &str) -> bool {
         || lower.starts_with("env(")
         || lower.starts_with("getenv")
         || lower.chars().all(|c| c == '*' || c == 'x'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The spans of one recognizer by plain leftmost-first search.
+    fn unanchored(re: &Regex, hay: &str) -> Vec<(usize, usize)> {
+        re.find_iter(hay).map(|m| (m.start(), m.end())).collect()
+    }
+
+    /// The same spans by anchored searches at [`number_starts`], as `analyze` does.
+    fn at_number_starts(re: &meta::Regex, hay: &str) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        let mut at = 0;
+        for s in number_starts(hay) {
+            if s < at {
+                continue;
+            }
+            if let Some(m) = re.search(&Input::new(hay).range(s..).anchored(Anchored::Yes)) {
+                out.push((m.start(), m.end()));
+                at = m.end();
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn anchored_number_search_finds_what_a_plain_search_finds(
+            hay in "[0-9 +().,/:_aZ-]{0,40}"
+        ) {
+            static A: std::sync::OnceLock<Analyzer> = std::sync::OnceLock::new();
+            let a = A.get_or_init(|| Analyzer::new(AnalyzerConfig::default()).unwrap());
+            for (i, spec) in a.specs.iter().enumerate() {
+                if let Some(anchored) = &a.anchored[i] {
+                    proptest::prop_assert_eq!(
+                        at_number_starts(anchored, &hay),
+                        unanchored(&a.regexes[i], &hay),
+                        "{}", spec.name
+                    );
+                }
+            }
+        }
+    }
 }
