@@ -331,7 +331,16 @@ impl Analyzer {
                     }
                 })
             }
-            EntityType::DateTime => Some(date_score(spec, &text[start..end], supports, score)),
+            // A log line's timestamp is not a birth date because the line above says
+            // "born": only a word on the same line makes it one.
+            EntityType::DateTime => {
+                let here = hits
+                    .iter()
+                    .filter(near)
+                    .filter(same_line)
+                    .any(|h| h.2 == Hint::Supports(spec.entity));
+                Some(date_score(spec, &text[start..end], here, score))
+            }
             // Every valid NHS number is also a valid ISBN-10 (same mod-11 weights), so only
             // the longer identifiers are discounted for looking like an ISBN.
             EntityType::CreditCard | EntityType::InAadhaar

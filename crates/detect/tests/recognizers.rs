@@ -279,3 +279,19 @@ fn multi_byte_separators_before_an_email_are_handled() {
         "{got:?}"
     );
 }
+
+#[test]
+fn a_log_timestamp_under_a_birth_date_is_not_personal() {
+    let a = analyzer();
+    let got = findings(
+        &a,
+        "Né le 19 décembre 1959\n2024-07-19T02:43:55.866Z DEBUG cache hit",
+    );
+    assert!(
+        got.contains(&(E::DateTime, "19 décembre 1959".into())),
+        "{got:?}"
+    );
+    assert!(!got.iter().any(|(_, s)| s.starts_with("2024")), "{got:?}");
+    let got = findings(&a, "date of birth: 1984-03-15 10:22:33");
+    assert!(got.iter().any(|(e, _)| *e == E::DateTime), "{got:?}");
+}
