@@ -60,28 +60,33 @@ fn gazetteers(input: &Path, output: &Path) -> Result<()> {
     for first in starts {
         lexicon.entry(first).or_default().starts_place = true;
     }
-    write_hot(&lexicon, output)?;
-    let mut b = fst::MapBuilder::memory();
     for (k, w) in &lexicon {
-        let packed = w.pack();
-        let back = Weights::unpack(packed);
+        let back = Weights::unpack(w.pack());
         if back.region != w.region
             || back.starts_place != w.starts_place
             || back.first_name > w.first_name
         {
             bail!("lexicon codec lost {k:?}: {w:?} came back as {back:?}");
         }
-        b.insert(k, packed)?;
+    }
+    write_hot(&lexicon, output)?;
+    write_fst(&output.join("lexicon.fst"), lexicon.iter())
+}
+
+/// Writes entries (sorted by key) as an `fst` map of packed weights.
+fn write_fst<'a>(
+    out: &Path,
+    entries: impl IntoIterator<Item = (&'a String, &'a Weights)>,
+) -> Result<()> {
+    let mut b = fst::MapBuilder::memory();
+    let mut n = 0;
+    for (k, w) in entries {
+        b.insert(k, w.pack())?;
+        n += 1;
     }
     let bytes = b.into_inner()?;
-    let out = output.join("lexicon.fst");
-    fs::write(&out, &bytes).with_context(|| format!("writing {}", out.display()))?;
-    println!(
-        "{}: {} entries, {} bytes",
-        out.display(),
-        lexicon.len(),
-        bytes.len()
-    );
+    fs::write(out, &bytes).with_context(|| format!("writing {}", out.display()))?;
+    println!("{}: {n} entries, {} bytes", out.display(), bytes.len());
     Ok(())
 }
 
@@ -105,20 +110,10 @@ fn write_hot(lexicon: &BTreeMap<String, Weights>, output: &Path) -> Result<()> {
     hot.extend(top(|w| w.city, 8_000));
     hot.extend(top(|w| w.country, 2_000));
     hot.extend(top(|w| u64::from(w.region >= 2), 5_000));
-    let mut b = fst::MapBuilder::memory();
-    for k in &hot {
-        b.insert(k, lexicon[*k].pack())?;
-    }
-    let out = output.join("lexicon_hot.fst");
-    let bytes = b.into_inner()?;
-    fs::write(&out, &bytes).with_context(|| format!("writing {}", out.display()))?;
-    println!(
-        "{}: {} entries, {} bytes",
-        out.display(),
-        hot.len(),
-        bytes.len()
-    );
-    Ok(())
+    write_fst(
+        &output.join("lexicon_hot.fst"),
+        hot.into_iter().map(|k| (k, &lexicon[k])),
+    )
 }
 
 fn main() -> Result<()> {

@@ -41,13 +41,23 @@ enum Hint {
     Against,
 }
 
+/// How one recognizer finds its spans.
+enum Search {
+    /// Numeric identifiers: anchored searches at the few places a number can start (see
+    /// [`number_starts`]), one forward pass from each and no reverse scan.
+    AtNumberStarts(meta::Regex),
+    /// Leftmost-first search over the whole text.
+    Find(Regex),
+    /// The same for recognizers whose entity is a capture group, which costs a slower
+    /// engine.
+    Captures(Regex),
+}
+
 /// A reusable, thread-safe detector. Build once; share across threads.
 pub struct Analyzer {
     set: RegexSet,
-    regexes: Vec<Regex>,
-    /// Numeric recognizers again, for anchored searches at the few places a number can
-    /// start (see [`number_starts`]): one forward pass from each, no reverse scan.
-    anchored: Vec<Option<meta::Regex>>,
+    /// Per recognizer, how its spans are found once the set pass says it can fire.
+    searches: Vec<Search>,
     specs: Vec<&'static PatternSpec>,
     context: AhoCorasick,
     hints: Vec<Hint>,
@@ -86,30 +96,29 @@ impl Analyzer {
             .dfa_size_limit(LIMIT)
             .build()
             .map_err(|e| DetectError::Config(e.to_string()))?;
-        let regexes = patterns
-            .iter()
-            .map(|p| {
-                RegexBuilder::new(p)
+        let mut searches = Vec::with_capacity(specs.len());
+        for spec in &specs {
+            let plain = || {
+                RegexBuilder::new(spec.pattern)
                     .size_limit(LIMIT)
                     .dfa_size_limit(LIMIT)
                     .build()
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| DetectError::Config(e.to_string()))?;
-        let mut anchored = Vec::with_capacity(specs.len());
-        for s in &specs {
-            anchored.push(if s.numeric && s.group == 0 {
+                    .map_err(|e| DetectError::Config(e.to_string()))
+            };
+            searches.push(if spec.group != 0 {
+                Search::Captures(plain()?)
+            } else if spec.numeric {
                 let re = meta::Regex::builder()
                     .configure(
                         meta::Config::new()
                             .nfa_size_limit(Some(LIMIT))
                             .hybrid_cache_capacity(LIMIT),
                     )
-                    .build(s.pattern)
+                    .build(spec.pattern)
                     .map_err(|e| DetectError::Config(e.to_string()))?;
-                Some(re)
+                Search::AtNumberStarts(re)
             } else {
-                None
+                Search::Find(plain()?)
             });
         }
         let mut words = Vec::new();
@@ -135,8 +144,7 @@ impl Analyzer {
             .map_err(|e| DetectError::Config(e.to_string()))?;
         Ok(Analyzer {
             set,
-            regexes,
-            anchored,
+            searches,
             specs,
             context,
             hints,
@@ -156,19 +164,11 @@ impl Analyzer {
         }
         let matched = self.set.matches(text);
         let mut hits: Option<Vec<(usize, usize, Hint)>> = None;
-        let mut starts: Option<Vec<usize>> = None;
-        let first_digit = text.bytes().position(|b| b.is_ascii_digit()).unwrap_or(0);
-        // Numeric matches end by the character after the last digit (a ")" at most).
-        let mut digits_end = text
-            .bytes()
-            .rposition(|b| b.is_ascii_digit())
-            .map_or(text.len(), |i| (i + 2).min(text.len()));
-        while !text.is_char_boundary(digits_end) {
-            digits_end += 1;
-        }
+        // Where numbers can start, and where numeric matches must end: computed once, for
+        // the first numeric recognizer that fires.
+        let mut numbers: Option<(&str, Vec<usize>)> = None;
         for idx in matched.iter() {
             let spec = self.specs[idx];
-            let re = &self.regexes[idx];
             let mut consider = |start: usize, end: usize| {
                 let end = if spec.entity == EntityType::Url {
                     start + trim_url(&text[start..end])
@@ -193,49 +193,22 @@ impl Analyzer {
                     });
                 }
             };
-            // Capture groups cost a slower engine; only the recognizers that need one use it.
-            if let Some(anchored) = &self.anchored[idx] {
-                // The leftmost match is the one at the first start where an anchored
-                // search succeeds; the next search begins after it.
-                let starts = starts.get_or_insert_with(|| number_starts(&text[..digits_end]));
-                let hay = &text[..digits_end];
-                let mut at = 0;
-                for &s in starts.iter() {
-                    if s < at {
-                        continue;
-                    }
-                    let input = Input::new(hay).range(s..).anchored(Anchored::Yes);
-                    if let Some(m) = anchored.search(&input) {
-                        consider(m.start(), m.end());
-                        at = m.end();
-                    }
+            match &self.searches[idx] {
+                Search::AtNumberStarts(re) => {
+                    let (hay, starts) = numbers.get_or_insert_with(|| {
+                        let hay = &text[..numeric_end(text)];
+                        (hay, number_starts(hay))
+                    });
+                    anchored_spans(re, hay, starts, &mut consider);
                 }
-            } else if spec.group == 0 {
-                // Numeric identifiers start at a digit ("+", "(" and a space may precede
-                // it): skip the prose before the first one.
-                let (mut at, hay) = if spec.numeric {
-                    let mut from = first_digit.saturating_sub(3);
-                    while !text.is_char_boundary(from) {
-                        from -= 1;
-                    }
-                    (from, &text[..digits_end])
-                } else {
-                    (0, text)
-                };
-                while let Some(m) = re.find_at(hay, at) {
-                    consider(m.start(), m.end());
-                    at = m.end().max(m.start() + 1);
-                    while at < hay.len() && !hay.is_char_boundary(at) {
-                        at += 1;
-                    }
-                    if at > hay.len() {
-                        break;
-                    }
-                }
-            } else {
-                for caps in re.captures_iter(text) {
-                    if let Some(m) = caps.get(spec.group) {
-                        consider(m.start(), m.end());
+                Search::Find(re) => re
+                    .find_iter(text)
+                    .for_each(|m| consider(m.start(), m.end())),
+                Search::Captures(re) => {
+                    for caps in re.captures_iter(text) {
+                        if let Some(m) = caps.get(spec.group) {
+                            consider(m.start(), m.end());
+                        }
                     }
                 }
             }
@@ -357,9 +330,21 @@ impl Analyzer {
     }
 }
 
+/// Where numeric matches end at the latest: the character after the last digit (a ")").
+fn numeric_end(text: &str) -> usize {
+    let mut end = text
+        .bytes()
+        .rposition(|b| b.is_ascii_digit())
+        .map_or(text.len(), |i| (i + 2).min(text.len()));
+    while !text.is_char_boundary(end) {
+        end += 1;
+    }
+    end
+}
+
 /// Where a numeric recognizer's match can begin: a digit after a non-word byte (every
 /// numeric pattern starts with `(?-u:\b)` and a digit) or a `+` / `(` (phone numbers).
-/// Asserted for every numeric pattern by the recognizer tests.
+/// The proptest below checks that this finds what a plain search finds.
 fn number_starts(hay: &str) -> Vec<usize> {
     let b = hay.as_bytes();
     let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
@@ -368,6 +353,26 @@ fn number_starts(hay: &str) -> Vec<usize> {
             (b[i].is_ascii_digit() && (i == 0 || !word(b[i - 1]))) || matches!(b[i], b'+' | b'(')
         })
         .collect()
+}
+
+/// The leftmost-first matches of `re` in `hay`: the first start where an anchored search
+/// succeeds, then the first start at or after that match's end, and so on.
+fn anchored_spans(
+    re: &meta::Regex,
+    hay: &str,
+    starts: &[usize],
+    mut found: impl FnMut(usize, usize),
+) {
+    let mut at = 0;
+    for &s in starts {
+        if s < at {
+            continue;
+        }
+        if let Some(m) = re.search(&Input::new(hay).range(s..).anchored(Anchored::Yes)) {
+            found(m.start(), m.end());
+            at = m.end();
+        }
+    }
 }
 
 /// Keeps the best of overlapping findings: higher score, then longer span.
@@ -649,27 +654,6 @@ pub(crate) fn password_value_ok(s: &str) -> bool {
 mod tests {
     use super::*;
 
-    /// The spans of one recognizer by plain leftmost-first search.
-    fn unanchored(re: &Regex, hay: &str) -> Vec<(usize, usize)> {
-        re.find_iter(hay).map(|m| (m.start(), m.end())).collect()
-    }
-
-    /// The same spans by anchored searches at [`number_starts`], as `analyze` does.
-    fn at_number_starts(re: &meta::Regex, hay: &str) -> Vec<(usize, usize)> {
-        let mut out = Vec::new();
-        let mut at = 0;
-        for s in number_starts(hay) {
-            if s < at {
-                continue;
-            }
-            if let Some(m) = re.search(&Input::new(hay).range(s..).anchored(Anchored::Yes)) {
-                out.push((m.start(), m.end()));
-                at = m.end();
-            }
-        }
-        out
-    }
-
     proptest::proptest! {
         #[test]
         fn anchored_number_search_finds_what_a_plain_search_finds(
@@ -677,13 +661,16 @@ mod tests {
         ) {
             static A: std::sync::OnceLock<Analyzer> = std::sync::OnceLock::new();
             let a = A.get_or_init(|| Analyzer::new(AnalyzerConfig::default()).unwrap());
-            for (i, spec) in a.specs.iter().enumerate() {
-                if let Some(anchored) = &a.anchored[i] {
-                    proptest::prop_assert_eq!(
-                        at_number_starts(anchored, &hay),
-                        unanchored(&a.regexes[i], &hay),
-                        "{}", spec.name
-                    );
+            for (spec, search) in a.specs.iter().zip(&a.searches) {
+                if let Search::AtNumberStarts(anchored) = search {
+                    let mut got = Vec::new();
+                    anchored_spans(anchored, &hay, &number_starts(&hay), |s, e| got.push((s, e)));
+                    let plain: Vec<(usize, usize)> = Regex::new(spec.pattern)
+                        .unwrap()
+                        .find_iter(&hay)
+                        .map(|m| (m.start(), m.end()))
+                        .collect();
+                    proptest::prop_assert_eq!(got, plain, "{}", spec.name);
                 }
             }
         }

@@ -1,8 +1,8 @@
 //! Name and place gazetteers, compiled from primary public sources (US Census name files,
 //! GeoNames, ISO 3166, wordfreq) by `scripts/gazetteers/extract.py` + `cargo xtask
-//! gazetteers`, and embedded as one `fst` map: compact, queried without loading anything
-//! at start-up, and one lookup per token. See `crates/detect/data/SOURCES.md` for sources
-//! and licences.
+//! gazetteers`, and embedded as one `fst` map (compact, queried in place, one lookup per
+//! token) plus a small map of the most-hit entries that is loaded into a hash table on
+//! first use. See `crates/detect/data/SOURCES.md` for sources and licences.
 
 use std::{collections::HashMap, sync::OnceLock};
 
@@ -14,7 +14,7 @@ use crate::lexicon::Weights;
 /// The embedded lexicon: lower-case NFC entries → packed [`Weights`].
 pub(crate) struct Gazetteers {
     lexicon: Map<&'static [u8]>,
-    /// The ~45,000 entries tokens hit most often (`lexicon_hot.fst`), in a hash table: one
+    /// The ~48,000 entries tokens hit most often (`lexicon_hot.fst`), in a hash table: one
     /// probe instead of an `fst` walk through a 7 MB map for most capitalised tokens.
     hot: HashMap<Box<str>, u64, FixedState>,
 }
