@@ -1,6 +1,6 @@
 //! `cargo run -p xtask -- gazetteers [IN_DIR] [OUT_DIR]`: compiles the lists written by
-//! `scripts/gazetteers/extract.py` (`entry<TAB>weight`, sorted, unique) into the one `fst`
-//! map that `custodia-detect` embeds (`lexicon.fst`): each lower-case entry maps to its six
+//! `scripts/gazetteers/extract.py` (`entry<TAB>weight`, sorted, unique) into the one static
+//! hash table that `custodia-detect` embeds (`lexicon.bin`): each lower-case entry maps to its six
 //! weights (first name, surname, common word, city, country, region) packed as
 //! `crates/detect/src/lexicon.rs` defines. Common-word lists of all languages are merged
 //! (weight = highest frequency per billion across languages).
@@ -69,51 +69,28 @@ fn gazetteers(input: &Path, output: &Path) -> Result<()> {
             bail!("lexicon codec lost {k:?}: {w:?} came back as {back:?}");
         }
     }
-    write_hot(&lexicon, output)?;
-    write_fst(&output.join("lexicon.fst"), lexicon.iter())
-}
-
-/// Writes entries (sorted by key) as an `fst` map of packed weights.
-fn write_fst<'a>(
-    out: &Path,
-    entries: impl IntoIterator<Item = (&'a String, &'a Weights)>,
-) -> Result<()> {
-    let mut b = fst::MapBuilder::memory();
-    let mut n = 0;
-    for (k, w) in entries {
-        b.insert(k, w.pack())?;
-        n += 1;
+    let keys: Vec<(&[u8], u64)> = lexicon
+        .iter()
+        .map(|(k, w)| (k.as_bytes(), w.pack()))
+        .collect();
+    let (seed, bytes) = (0..64)
+        .find_map(|seed| lexicon::build(seed, &keys).map(|b| (seed, b)))
+        .context("no seed below 64 gives a collision-free lexicon table")?;
+    let table = lexicon::Table::parse(&bytes).context("the table just built does not parse")?;
+    for (k, v) in &keys {
+        if table.get(k) != Some(*v) {
+            bail!("lexicon table lost {:?}", String::from_utf8_lossy(k));
+        }
     }
-    let bytes = b.into_inner()?;
-    fs::write(out, &bytes).with_context(|| format!("writing {}", out.display()))?;
-    println!("{}: {n} entries, {} bytes", out.display(), bytes.len());
+    let out = output.join("lexicon.bin");
+    fs::write(&out, &bytes).with_context(|| format!("writing {}", out.display()))?;
+    println!(
+        "{}: {} entries, {} bytes, seed {seed}",
+        out.display(),
+        keys.len(),
+        bytes.len()
+    );
     Ok(())
-}
-
-/// The entries capitalised tokens hit most often — frequent words, first names and
-/// surnames, countries, first-level regions, large cities — as a second, small map that
-/// the recognizer loads into a hash table in front of the big one.
-fn write_hot(lexicon: &BTreeMap<String, Weights>, output: &Path) -> Result<()> {
-    let top = |key: fn(&Weights) -> u64, n: usize| -> Vec<&String> {
-        let mut v: Vec<(&String, u64)> = lexicon
-            .iter()
-            .map(|(k, w)| (k, key(w)))
-            .filter(|(_, x)| *x > 0)
-            .collect();
-        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-        v.into_iter().take(n).map(|(k, _)| k).collect()
-    };
-    let mut hot: std::collections::BTreeSet<&String> = std::collections::BTreeSet::new();
-    hot.extend(top(|w| w.common, 20_000));
-    hot.extend(top(|w| w.first_name, 8_000));
-    hot.extend(top(|w| w.surname, 8_000));
-    hot.extend(top(|w| w.city, 8_000));
-    hot.extend(top(|w| w.country, 2_000));
-    hot.extend(top(|w| u64::from(w.region >= 2), 5_000));
-    write_fst(
-        &output.join("lexicon_hot.fst"),
-        hot.into_iter().map(|k| (k, &lexicon[k])),
-    )
 }
 
 fn main() -> Result<()> {

@@ -8,7 +8,11 @@
 
 use std::{collections::HashSet, sync::OnceLock};
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use aho_corasick::{
+    automaton::Automaton,
+    dfa::{Builder as DfaBuilder, DFA},
+    Anchored, MatchKind, StartKind,
+};
 use custodia_core::EntityType;
 use foldhash::fast::FixedState;
 
@@ -196,9 +200,9 @@ const PARTICLES: &[&str] = &[
 const MAX_RUN: usize = 6;
 
 pub(crate) struct NameRecognizer {
-    person_ctx: AhoCorasick,
-    weak_person_ctx: AhoCorasick,
-    place_ctx: AhoCorasick,
+    person_ctx: EndingWords,
+    weak_person_ctx: EndingWords,
+    place_ctx: EndingWords,
 }
 
 #[derive(Clone, Copy)]
@@ -439,20 +443,50 @@ fn set_lower(buf: &mut String, s: &str) {
     }
 }
 
-fn ends_with_word(hay: &str, ac: &AhoCorasick) -> bool {
-    // Matches of a context word that end exactly at the end of `hay` (modulo spaces and
-    // punctuation) and start at a word boundary.
-    let trimmed =
-        hay.trim_end_matches(|c: char| c.is_whitespace() || matches!(c, ',' | ':' | '-' | '.'));
-    // Overlapping: a non-overlapping search reports "i" (Swedish "in") and never sees
-    // the English "in" it is the start of.
-    ac.find_overlapping_iter(trimmed).any(|m| {
-        m.end() == trimmed.len()
-            && trimmed[..m.start()]
-                .chars()
-                .next_back()
-                .is_none_or(|c| !c.is_alphanumeric())
-    })
+/// Context words that must end the text just before a token ("Dear", "lives in"): the
+/// words are spelled backwards in a DFA that walks the text backwards from its end,
+/// anchored, so a check costs a few steps rather than a search through the whole prefix.
+struct EndingWords(DFA);
+
+impl EndingWords {
+    fn new(words: &[&str]) -> Self {
+        let reversed: Vec<Vec<u8>> = words.iter().map(|w| w.bytes().rev().collect()).collect();
+        let dfa = DfaBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .start_kind(StartKind::Anchored)
+            .build(&reversed)
+            .expect("context word lists are small and valid");
+        EndingWords(dfa)
+    }
+
+    /// Whether `hay` ends (modulo spaces and punctuation) with one of the words, and the
+    /// word starts at a word boundary.
+    fn end(&self, hay: &str) -> bool {
+        let trimmed =
+            hay.trim_end_matches(|c: char| c.is_whitespace() || matches!(c, ',' | ':' | '-' | '.'));
+        let dfa = &self.0;
+        let Ok(mut sid) = dfa.start_state(Anchored::Yes) else {
+            return false;
+        };
+        for (start, &byte) in trimmed.as_bytes().iter().enumerate().rev() {
+            sid = dfa.next_state(Anchored::Yes, sid, byte);
+            if dfa.is_dead(sid) {
+                return false;
+            }
+            // Every word that matches so far starts at `start` (a char boundary: the word's
+            // first byte, matched exactly). Shorter words do not hide longer ones ("i"
+            // and "in"): each length is checked as the walk passes it.
+            if dfa.is_match(sid)
+                && trimmed
+                    .get(..start)
+                    .is_some_and(|b| b.chars().next_back().is_none_or(|c| !c.is_alphanumeric()))
+            {
+                return true;
+            }
+        }
+        false
+    }
 }
 
 /// A postal code right before a word ("44227 Dresden", "609 53 Göteborg", "91-952
@@ -494,18 +528,10 @@ fn preceding(text: &str, start: usize, bytes: usize) -> &str {
 
 impl NameRecognizer {
     pub fn new() -> Self {
-        let build = |words: &[&str]| {
-            AhoCorasickBuilder::new()
-                .ascii_case_insensitive(true)
-                .match_kind(MatchKind::Standard)
-                .kind(Some(AhoCorasickKind::DFA))
-                .build(words)
-                .expect("context word lists are small and valid")
-        };
         NameRecognizer {
-            person_ctx: build(PERSON_CONTEXT),
-            weak_person_ctx: build(WEAK_PERSON_CONTEXT),
-            place_ctx: build(PLACE_CONTEXT),
+            person_ctx: EndingWords::new(PERSON_CONTEXT),
+            weak_person_ctx: EndingWords::new(WEAK_PERSON_CONTEXT),
+            place_ctx: EndingWords::new(PLACE_CONTEXT),
         }
     }
 
@@ -524,12 +550,10 @@ impl NameRecognizer {
             let mut j = i + 1;
             while j < tokens.len() && j - i < MAX_RUN {
                 let gap = &text[tokens[j - 1].end..tokens[j].start];
-                let prev_initial =
-                    text[tokens[j - 1].start..tokens[j - 1].end].chars().count() == 1;
                 let prev = &text[tokens[j - 1].start..tokens[j - 1].end];
-                let prev_title = is_title(prev);
-                let gap_ok =
-                    gap == " " || gap == "\u{a0}" || ((prev_initial || prev_title) && gap == ". ");
+                let gap_ok = gap == " "
+                    || gap == "\u{a0}"
+                    || (gap == ". " && (prev.chars().count() == 1 || is_title(prev)));
                 if !gap_ok {
                     break;
                 }
@@ -620,8 +644,8 @@ impl NameRecognizer {
         let first = core[0];
         let before = preceding(text, run[0].start, 24);
         // Context words are looked for only when the tokens could be a name.
-        let context = || greeting || ends_with_word(before, &self.person_ctx);
-        let weak_context = || context() || ends_with_word(before, &self.weak_person_ctx);
+        let context = || greeting || self.person_ctx.end(before);
+        let weak_context = || context() || self.weak_person_ctx.end(before);
         // Particles ("van", "de") are inside the span but say nothing about the name.
         let mut caps = [first; MAX_RUN];
         let mut words = [Word::of(Weights::default()); MAX_RUN];
@@ -750,7 +774,7 @@ impl NameRecognizer {
                     (0, 0)
                 };
                 let before = preceding(text, toks[0].start, 16);
-                let ctx = ends_with_word(before, &self.place_ctx) || after_postcode(before);
+                let ctx = self.place_ctx.end(before) || after_postcode(before);
                 // Word lists count "Leipzig" in running text too; a place name is an
                 // ordinary word ("Nice", "Reading", "Split") only when the word is frequent
                 // for a town of its size.
@@ -965,6 +989,45 @@ mod tests {
         assert!(!f.iter().any(|(e, _)| *e == EntityType::Location), "{f:?}");
         assert!(!after_postcode("order 1234 "));
         assert!(!after_postcode("v2 1234 "));
+    }
+
+    /// The plain way to ask what [`EndingWords::end`] answers: every match of a word,
+    /// overlapping, that ends where the trimmed text ends and starts at a word boundary.
+    fn ends_with_word_reference(hay: &str, words: &[&str]) -> bool {
+        let ac = aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(words)
+            .unwrap();
+        let trimmed =
+            hay.trim_end_matches(|c: char| c.is_whitespace() || matches!(c, ',' | ':' | '-' | '.'));
+        ac.find_overlapping_iter(trimmed).any(|m| {
+            m.end() == trimmed.len()
+                && trimmed[..m.start()]
+                    .chars()
+                    .next_back()
+                    .is_none_or(|c| !c.is_alphanumeric())
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn ending_words_agree_with_an_overlapping_search(
+            prefix in "(?s).{0,12}",
+            word in 0..PLACE_CONTEXT.len(),
+            upper: bool,
+            tail in "[ ,:.\\-]{0,3}",
+        ) {
+            let w = PLACE_CONTEXT[word];
+            let w = if upper { w.to_ascii_uppercase() } else { w.to_string() };
+            let ending = EndingWords::new(PLACE_CONTEXT);
+            for hay in [format!("{prefix}{w}{tail}"), format!("{prefix}{tail}"), prefix.clone()] {
+                proptest::prop_assert_eq!(
+                    ending.end(&hay),
+                    ends_with_word_reference(&hay, PLACE_CONTEXT),
+                    "{:?}", hay
+                );
+            }
+        }
     }
 
     #[test]
