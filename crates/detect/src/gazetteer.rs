@@ -24,9 +24,9 @@ impl Gazetteers {
     }
 
     /// Weights of a lower-case word or phrase (all zero when unknown).
-    pub fn lookup(&self, lower: &str) -> Weights {
+    pub fn lookup(&self, lower: impl AsRef<[u8]>) -> Weights {
         self.lexicon
-            .get(lower.as_bytes())
+            .get(lower.as_ref())
             .map(Weights::unpack)
             .unwrap_or_default()
     }
