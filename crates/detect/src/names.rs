@@ -259,16 +259,15 @@ fn word_end(text: &str, mut end: usize) -> usize {
             continue;
         }
         let (d, dlen) = char_at(text, end);
-        if d.is_alphabetic() {
-            end += dlen;
-        } else if matches!(d, '\'' | '’' | '-')
-            && end + dlen < bytes.len()
-            && char_at(text, end + dlen).0.is_alphabetic()
-        {
-            end += dlen;
-        } else {
+        let joins_letters = || {
+            matches!(d, '\'' | '’' | '-')
+                && end + dlen < bytes.len()
+                && char_at(text, end + dlen).0.is_alphabetic()
+        };
+        if !(d.is_alphabetic() || joins_letters()) {
             break;
         }
+        end += dlen;
     }
     end
 }
@@ -354,11 +353,12 @@ fn for_each_run(text: &str, mut f: impl FnMut(&[Token])) {
             let prev = run[n - 1];
             let word = &text[prev.start..prev.end];
             let rest = &text[prev.end..];
+            let after_initial_or_title = || word.chars().count() == 1 || is_title(word);
             let gap = if rest.starts_with(' ') {
                 1
-            } else if rest.starts_with('\u{a0}') {
-                2
-            } else if rest.starts_with(". ") && (word.chars().count() == 1 || is_title(word)) {
+            } else if rest.starts_with('\u{a0}')
+                || (rest.starts_with(". ") && after_initial_or_title())
+            {
                 2
             } else {
                 break;
