@@ -107,7 +107,7 @@ impl Analyzer {
             };
             searches.push(if spec.group != 0 {
                 Search::Captures(plain()?)
-            } else if spec.numeric {
+            } else if spec.at_number_starts {
                 let re = meta::Regex::builder()
                     .configure(
                         meta::Config::new()
@@ -330,16 +330,18 @@ impl Analyzer {
     }
 }
 
-/// Where numeric matches end at the latest: the character after the last digit (a ")").
+/// How much of `text` searches anchored at number starts need: through the character
+/// after the last digit (a ")", a "Z"), and one more, so that a word boundary after that
+/// character is judged as it is in the whole text. Every such pattern needs a digit.
 fn numeric_end(text: &str) -> usize {
-    let mut end = text
-        .bytes()
+    text.bytes()
         .rposition(|b| b.is_ascii_digit())
-        .map_or(text.len(), |i| (i + 2).min(text.len()));
-    while !text.is_char_boundary(end) {
-        end += 1;
-    }
-    end
+        .map_or(0, |i| {
+            text[i + 1..]
+                .char_indices()
+                .nth(2)
+                .map_or(text.len(), |(k, _)| i + 1 + k)
+        })
 }
 
 /// Where a numeric recognizer's match can begin: a digit after a non-word byte (every
@@ -654,24 +656,54 @@ pub(crate) fn password_value_ok(s: &str) -> bool {
 mod tests {
     use super::*;
 
+    /// Matches of every recognizer searched at number starts, found that way and by a
+    /// plain search of the whole text, by recognizer name.
+    fn anchored_and_plain(
+        hay: &str,
+    ) -> Vec<(&'static str, Vec<(usize, usize)>, Vec<(usize, usize)>)> {
+        static A: std::sync::OnceLock<Analyzer> = std::sync::OnceLock::new();
+        let a = A.get_or_init(|| Analyzer::new(AnalyzerConfig::default()).unwrap());
+        let mut out = Vec::new();
+        for (spec, search) in a.specs.iter().zip(&a.searches) {
+            if let Search::AtNumberStarts(anchored) = search {
+                let mut got = Vec::new();
+                let short = &hay[..numeric_end(hay)];
+                anchored_spans(anchored, short, &number_starts(short), |s, e| {
+                    got.push((s, e))
+                });
+                let plain: Vec<(usize, usize)> = Regex::new(spec.pattern)
+                    .unwrap()
+                    .find_iter(hay)
+                    .map(|m| (m.start(), m.end()))
+                    .collect();
+                out.push((spec.name, got, plain));
+            }
+        }
+        out
+    }
+
     proptest::proptest! {
         #[test]
         fn anchored_number_search_finds_what_a_plain_search_finds(
-            hay in "[0-9 +().,/:_aZ-]{0,40}"
+            hay in "[0-9 +().,/:_aTZ-]{0,40}"
         ) {
-            static A: std::sync::OnceLock<Analyzer> = std::sync::OnceLock::new();
-            let a = A.get_or_init(|| Analyzer::new(AnalyzerConfig::default()).unwrap());
-            for (spec, search) in a.specs.iter().zip(&a.searches) {
-                if let Search::AtNumberStarts(anchored) = search {
-                    let mut got = Vec::new();
-                    anchored_spans(anchored, &hay, &number_starts(&hay), |s, e| got.push((s, e)));
-                    let plain: Vec<(usize, usize)> = Regex::new(spec.pattern)
-                        .unwrap()
-                        .find_iter(&hay)
-                        .map(|m| (m.start(), m.end()))
-                        .collect();
-                    proptest::prop_assert_eq!(got, plain, "{}", spec.name);
-                }
+            for (name, got, plain) in anchored_and_plain(&hay) {
+                proptest::prop_assert_eq!(got, plain, "{}", name);
+            }
+        }
+    }
+
+    #[test]
+    fn anchored_search_sees_past_a_trailing_letter() {
+        for hay in [
+            "at 2023-10-18T07:28:20Zabc",
+            "at 2023-10-18T07:28:20Z.",
+            "call (030) 1234567)x",
+            "ip 10.0.0.1/24b",
+            "no digits here",
+        ] {
+            for (name, got, plain) in anchored_and_plain(hay) {
+                assert_eq!(got, plain, "{name} in {hay:?}");
             }
         }
     }

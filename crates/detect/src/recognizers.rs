@@ -26,6 +26,10 @@ pub(crate) struct PatternSpec {
     /// matches begin at most three bytes ("+", "(", a space) before their first digit,
     /// which lets the analyzer skip the prose before the text's first digit.
     pub numeric: bool,
+    /// Every match begins with a digit at a word start, or a `+` / `(` (all numeric
+    /// identifiers, and dates and IPv4 addresses): the analyzer then tries the pattern
+    /// anchored at those few places instead of searching the whole text.
+    pub at_number_starts: bool,
 }
 
 const fn spec(
@@ -46,7 +50,15 @@ const fn spec(
         context_score,
         validate,
         numeric,
+        at_number_starts: numeric,
     }
+}
+
+/// Marks a spec whose every match starts like a number (see
+/// [`PatternSpec::at_number_starts`]) although order words should not push it down.
+const fn starts_with_number(mut s: PatternSpec) -> PatternSpec {
+    s.at_number_starts = true;
+    s
 }
 
 const fn grouped(mut s: PatternSpec, group: usize) -> PatternSpec {
@@ -131,7 +143,7 @@ pub(crate) static SPECS: &[PatternSpec] = &[
         false,
     ),
     // --- network -----------------------------------------------------------------------
-    spec(
+    starts_with_number(spec(
         "ipv4",
         E::IpAddress,
         r"(?-u:\b)(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}(?:/[0-9]{1,2})?(?-u:\b)",
@@ -139,7 +151,7 @@ pub(crate) static SPECS: &[PatternSpec] = &[
         0.95,
         Some(crate::analyzer::ipv4_ok),
         false,
-    ),
+    )),
     spec(
         "ipv6",
         E::IpAddress,
@@ -286,7 +298,7 @@ pub(crate) static SPECS: &[PatternSpec] = &[
         true,
     ),
     // --- dates -------------------------------------------------------------------------
-    spec(
+    starts_with_number(spec(
         "date_iso",
         E::DateTime,
         r"(?-u:\b)(?:19|20)[0-9]{2}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])(?:[T ](?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:[.,][0-9]{1,9})?)?(?:Z|[+-][0-9]{2}:?[0-9]{2})?)?(?-u:\b)",
@@ -294,8 +306,8 @@ pub(crate) static SPECS: &[PatternSpec] = &[
         1.0,
         None,
         false,
-    ),
-    spec(
+    )),
+    starts_with_number(spec(
         "date_numeric",
         E::DateTime,
         r"(?-u:\b)[0-9]{1,2}[./-][0-9]{1,2}[./-](?:[0-9]{4}|[0-9]{2})(?-u:\b)|(?-u:\b)(?:19|20)[0-9]{2}/[0-9]{1,2}/[0-9]{1,2}(?-u:\b)",
@@ -303,7 +315,7 @@ pub(crate) static SPECS: &[PatternSpec] = &[
         1.0,
         Some(crate::analyzer::numeric_date_ok),
         false,
-    ),
+    )),
     spec(
         "date_text",
         E::DateTime,
