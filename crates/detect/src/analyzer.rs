@@ -1,4 +1,4 @@
-//! The analyzer: one `RegexSet` pass says which pattern recognizers can fire, each of those
+//! The analyzer: one multi-pattern DFA pass says which pattern recognizers can fire, each of those
 //! finds its spans, validators drop what fails its checksum, context words move scores, the
 //! name recognizer adds PERSON/LOCATION, and overlaps are resolved by score.
 
@@ -6,10 +6,11 @@ use std::net::Ipv6Addr;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use custodia_core::EntityType;
-use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+use regex::{Regex, RegexBuilder};
 use regex_automata::{meta, Anchored, Input};
 
 use crate::{
+    fired::PatternSet,
     names::NameRecognizer,
     phone::PhoneValidator,
     recognizers::{PatternSpec, ADDRESS_SPECS, CONTEXT, NEGATIVE_CONTEXT, SPECS},
@@ -55,7 +56,7 @@ enum Search {
 
 /// A reusable, thread-safe detector. Build once; share across threads.
 pub struct Analyzer {
-    set: RegexSet,
+    set: PatternSet,
     /// Per recognizer, how its spans are found once the set pass says it can fire.
     searches: Vec<Search>,
     specs: Vec<&'static PatternSpec>,
@@ -91,11 +92,7 @@ impl Analyzer {
             .collect();
         let patterns: Vec<&str> = specs.iter().map(|s| s.pattern).collect();
         const LIMIT: usize = 256 << 20;
-        let set = RegexSetBuilder::new(&patterns)
-            .size_limit(LIMIT)
-            .dfa_size_limit(LIMIT)
-            .build()
-            .map_err(|e| DetectError::Config(e.to_string()))?;
+        let set = PatternSet::new(&patterns, LIMIT)?;
         let mut searches = Vec::with_capacity(specs.len());
         for spec in &specs {
             let plain = || {
@@ -162,7 +159,7 @@ impl Analyzer {
         if text.is_empty() {
             return found;
         }
-        let matched = self.set.matches(text);
+        let matched = self.set.fired(text);
         let mut hits: Option<Vec<(usize, usize, Hint)>> = None;
         // Where numbers can start, and where numeric matches must end: computed once, for
         // the first numeric recognizer that fires.
@@ -656,11 +653,11 @@ pub(crate) fn password_value_ok(s: &str) -> bool {
 mod tests {
     use super::*;
 
+    type Spans = Vec<(usize, usize)>;
+
     /// Matches of every recognizer searched at number starts, found that way and by a
     /// plain search of the whole text, by recognizer name.
-    fn anchored_and_plain(
-        hay: &str,
-    ) -> Vec<(&'static str, Vec<(usize, usize)>, Vec<(usize, usize)>)> {
+    fn anchored_and_plain(hay: &str) -> Vec<(&'static str, Spans, Spans)> {
         static A: std::sync::OnceLock<Analyzer> = std::sync::OnceLock::new();
         let a = A.get_or_init(|| Analyzer::new(AnalyzerConfig::default()).unwrap());
         let mut out = Vec::new();
@@ -682,6 +679,34 @@ mod tests {
         out
     }
 
+    fn fired_and_regex_set(text: &str) -> (Vec<usize>, Vec<usize>) {
+        static A: std::sync::OnceLock<(Analyzer, regex::RegexSet)> = std::sync::OnceLock::new();
+        let (a, set) = A.get_or_init(|| {
+            let a = Analyzer::new(AnalyzerConfig::default()).unwrap();
+            let set = regex::RegexSet::new(a.specs.iter().map(|s| s.pattern)).unwrap();
+            (a, set)
+        });
+        (
+            a.set.fired(text).iter().collect(),
+            set.matches(text).iter().collect(),
+        )
+    }
+
+    #[test]
+    fn fired_recognizers_are_what_a_regex_set_reports() {
+        for text in [
+            "Anna Romano, 338 718 5826, hr@libreria-dante.it\nCi trasferiamo in Austria.",
+            "2023-10-18 07:28:20,285 WARN too many requests from 2001:db8::8d6f:ee04:86d3",
+            "IBAN DE89 3704 0044 0532 0130 00, card 4111 1111 1111 1111, SSN 123-45-6789",
+            "AKIAIOSFODNN7EXAMPLE password=hunter2 https://example.com/x?y=1 www.a.de",
+            "Musterstraße 12, 10115 Berlin; 12 rue de la Paix; 221B Baker Street",
+            "",
+        ] {
+            let (ours, theirs) = fired_and_regex_set(text);
+            assert_eq!(ours, theirs, "{text:?}");
+        }
+    }
+
     proptest::proptest! {
         #[test]
         fn anchored_number_search_finds_what_a_plain_search_finds(
@@ -690,6 +715,12 @@ mod tests {
             for (name, got, plain) in anchored_and_plain(&hay) {
                 proptest::prop_assert_eq!(got, plain, "{}", name);
             }
+        }
+
+        #[test]
+        fn fired_recognizers_agree_on_any_text(text in "[0-9A-Za-zé@:/. +()=,-]{0,60}") {
+            let (ours, theirs) = fired_and_regex_set(&text);
+            proptest::prop_assert_eq!(ours, theirs);
         }
     }
 

@@ -15,6 +15,7 @@ mod analyzer;
 mod arrow_support;
 mod classify;
 mod deid;
+mod fired;
 mod gazetteer;
 mod lexicon;
 mod names;
