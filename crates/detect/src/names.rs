@@ -334,7 +334,7 @@ fn for_each_run(text: &str, mut f: impl FnMut(&[Token])) {
     // A capital is an ASCII upper-case byte or starts with a multi-byte lead byte.
     while let Some(off) = bytes[pos..]
         .iter()
-        .position(|&b| b.is_ascii_uppercase() || b >= 0xC0)
+        .position(|&b| b.is_ascii_uppercase() | (b >= 0xC0))
     {
         let i = pos + off;
         let (c, len) = char_at(text, i);
