@@ -1,7 +1,7 @@
 //! PII detection and de-identification for Custodia.
 //!
 //! [`Analyzer`] finds personal data in text (24 entity types with Presidio's names) with
-//! one pass of a `RegexSet`, checksum validators, multilingual context words and
+//! one multi-pattern DFA pass, checksum validators, multilingual context words and
 //! gazetteers for names and places. [`analyze_array`] runs it over Arrow string arrays in
 //! parallel. [`classify_column`] infers a column's entity from its header and sampled
 //! values. [`Deidentifier`] applies the operators (redact, replace, mask, hash, tokenize,

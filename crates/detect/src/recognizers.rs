@@ -1,5 +1,6 @@
-//! The pattern recognizers: one table, compiled once into a `RegexSet` (one pass over the
-//! text tells which recognizers can fire) plus one `Regex` per recognizer to find spans.
+//! The pattern recognizers: one table, compiled once into a multi-pattern DFA (one pass
+//! over the text tells which recognizers can fire, see `fired.rs`) plus one regex per
+//! recognizer to find spans.
 
 use custodia_core::EntityType;
 
