@@ -30,7 +30,13 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     (
         "custodia-bench",
-        &["custodia-core", "custodia-detect", "custodia-engine"],
+        &[
+            "custodia-core",
+            "custodia-detect",
+            "custodia-audit",
+            "custodia-store",
+            "custodia-engine",
+        ],
     ),
     ("xtask", &[]),
 ];

@@ -1,0 +1,158 @@
+//! The consent ledger: append-only events; "may X be used for P at time t" is the latest
+//! event for (X, P) at or before t.
+
+use sqlx::{any::AnyRow, Row};
+
+use crate::{Store, StoreError};
+
+/// One consent event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentEvent {
+    /// Ledger id (0 before it is stored).
+    pub id: i64,
+    /// The subject's SubjectRef.
+    pub subject_ref: String,
+    /// Purpose name.
+    pub purpose: String,
+    /// Granted (true) or withdrawn / opted out (false).
+    pub granted: bool,
+    /// When it took effect (µs since the epoch).
+    pub at_us: i64,
+    /// Where it came from (`cli`, a CMP export file, `gpc`…).
+    pub source: String,
+    /// Jurisdiction code (`eu`, `uk`, `us-ca`…).
+    pub jurisdiction: String,
+    /// When Custodia recorded it (µs).
+    pub recorded_us: i64,
+}
+
+/// The answer to a consent check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConsentState {
+    /// The deciding event granted the purpose.
+    Granted(ConsentEvent),
+    /// The deciding event withdrew it.
+    Withdrawn(ConsentEvent),
+    /// No event for this subject and purpose at or before the time.
+    Unknown,
+}
+
+const COLUMNS: &str = "id, subject_ref, purpose, granted, at_us, source, jurisdiction, recorded_us";
+
+fn event(row: &AnyRow) -> Result<ConsentEvent, StoreError> {
+    Ok(ConsentEvent {
+        id: row.try_get(0)?,
+        subject_ref: row.try_get(1)?,
+        purpose: row.try_get(2)?,
+        granted: row.try_get::<i64, _>(3)? != 0,
+        at_us: row.try_get(4)?,
+        source: row.try_get(5)?,
+        jurisdiction: row.try_get(6)?,
+        recorded_us: row.try_get(7)?,
+    })
+}
+
+impl Store {
+    /// Appends events in one transaction: all of them or none (an import never half-lands).
+    pub async fn consent_append(&self, events: &[ConsentEvent]) -> Result<u64, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        for chunk in events.chunks(100) {
+            let mut sql = String::from(
+                "INSERT INTO consent_events (subject_ref, purpose, granted, at_us, source, jurisdiction, recorded_us) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                if i > 0 {
+                    sql.push(',');
+                }
+                let b = 7 * i;
+                sql.push_str(&format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5,
+                    b + 6,
+                    b + 7
+                ));
+            }
+            let mut q = sqlx::query(&sql);
+            for e in chunk {
+                q = q
+                    .bind(e.subject_ref.clone())
+                    .bind(e.purpose.clone())
+                    .bind(i64::from(e.granted))
+                    .bind(e.at_us)
+                    .bind(e.source.clone())
+                    .bind(e.jurisdiction.clone())
+                    .bind(e.recorded_us);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(events.len() as u64)
+    }
+
+    /// The event that decides whether `subject` may be used for `purpose` at `at_us`.
+    pub async fn consent_state(
+        &self,
+        subject: &str,
+        purpose: &str,
+        at_us: i64,
+    ) -> Result<ConsentState, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM consent_events WHERE subject_ref = $1 AND purpose = $2 AND at_us <= $3 \
+             ORDER BY at_us DESC, id DESC LIMIT 1"
+        ))
+        .bind(subject)
+        .bind(purpose)
+        .bind(at_us)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(match row {
+            None => ConsentState::Unknown,
+            Some(row) => {
+                let e = event(&row)?;
+                if e.granted {
+                    ConsentState::Granted(e)
+                } else {
+                    ConsentState::Withdrawn(e)
+                }
+            }
+        })
+    }
+
+    /// Every event, optionally for one purpose, in ledger order (exports, in-memory indexes).
+    pub async fn consent_events(
+        &self,
+        purpose: Option<&str>,
+    ) -> Result<Vec<ConsentEvent>, StoreError> {
+        let rows = match purpose {
+            Some(p) => {
+                sqlx::query(&format!(
+                    "SELECT {COLUMNS} FROM consent_events WHERE purpose = $1 ORDER BY id"
+                ))
+                .bind(p)
+                .fetch_all(self.pool())
+                .await?
+            }
+            None => {
+                sqlx::query(&format!("SELECT {COLUMNS} FROM consent_events ORDER BY id"))
+                    .fetch_all(self.pool())
+                    .await?
+            }
+        };
+        rows.iter().map(event).collect()
+    }
+
+    /// Events of one subject, in ledger order (access requests, `consent check --explain`).
+    pub async fn consent_events_of(&self, subject: &str) -> Result<Vec<ConsentEvent>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM consent_events WHERE subject_ref = $1 ORDER BY id"
+        ))
+        .bind(subject)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(event).collect()
+    }
+}

@@ -1,0 +1,415 @@
+//! One test suite, two backends: every test runs on a fresh SQLite file and on a fresh
+//! PostgreSQL database (from `CUSTODIA_TEST_POSTGRES_URL`, which `scripts/test` sets by
+//! starting a throwaway server with `scripts/services`). Under `CI=true` a missing URL fails
+//! the suite instead of skipping PostgreSQL.
+
+use std::{process::Command, sync::atomic::AtomicU32};
+
+use custodia_store::{
+    AuditRow, Backend, ConsentEvent, ConsentState, DatasetVersion, Registered, Store, StoreError,
+    SubjectKeyLookup,
+};
+
+static DB_COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// A store on each backend; the SQLite one lives in `dir`.
+async fn stores(dir: &tempfile::TempDir) -> Vec<(String, Store)> {
+    let sqlite_url = format!("sqlite://{}", dir.path().join("custodia.db").display());
+    let mut out = vec![(sqlite_url.clone(), Store::open(&sqlite_url).await.unwrap())];
+    if let Some(url) = fresh_postgres().await {
+        out.push((url.clone(), Store::open(&url).await.unwrap()));
+    }
+    out
+}
+
+/// A new, empty PostgreSQL database for one test, or `None` when no server is configured
+/// (a failure under CI).
+async fn fresh_postgres() -> Option<String> {
+    let Ok(base) = std::env::var("CUSTODIA_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true but CUSTODIA_TEST_POSTGRES_URL is not set: run the tests through scripts/test"
+        );
+        eprintln!("note: CUSTODIA_TEST_POSTGRES_URL not set; PostgreSQL half of the suite skipped");
+        return None;
+    };
+    let name = format!(
+        "custodia_t_{}_{}",
+        std::process::id(),
+        DB_COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    );
+    sqlx::any::install_default_drivers();
+    let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&base)
+        .await
+        .unwrap();
+    sqlx::Executor::execute(
+        &mut admin,
+        format!("DROP DATABASE IF EXISTS {name}").as_str(),
+    )
+    .await
+    .unwrap();
+    sqlx::Executor::execute(&mut admin, format!("CREATE DATABASE {name}").as_str())
+        .await
+        .unwrap();
+    let (prefix, _) = base.rsplit_once('/').unwrap();
+    Some(format!("{prefix}/{name}"))
+}
+
+fn leaf(i: u64) -> [u8; 32] {
+    let mut l = [0u8; 32];
+    l[..8].copy_from_slice(&i.to_le_bytes());
+    l
+}
+
+fn rows_from(tip_size: u64, n: u64) -> Vec<AuditRow> {
+    (tip_size..tip_size + n)
+        .map(|i| AuditRow {
+            index: i,
+            leaf: leaf(i),
+            body: format!("{{\"index\":{i}}}"),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn audit_appends_are_ordered_atomic_and_see_the_tip() {
+    let dir = tempfile::tempdir().unwrap();
+    for (url, store) in stores(&dir).await {
+        let added = store
+            .audit_append(|tip| {
+                assert_eq!(tip.size, 0);
+                assert!(tip.last_leaf.is_none());
+                Ok::<_, StoreError>((rows_from(0, 3), b"f3".to_vec()))
+            })
+            .await
+            .unwrap();
+        assert_eq!(added.len(), 3, "{url}");
+        store
+            .audit_append(|tip| {
+                assert_eq!(tip.size, 3);
+                assert_eq!(tip.last_leaf, Some(leaf(2)));
+                assert_eq!(tip.frontier, b"f3");
+                Ok::<_, StoreError>((rows_from(3, 250), b"f253".to_vec()))
+            })
+            .await
+            .unwrap();
+        assert_eq!(store.audit_size().await.unwrap(), 253, "{url}");
+        // A builder that fails writes nothing.
+        let err = store
+            .audit_append(|_| Err::<(Vec<AuditRow>, Vec<u8>), _>(StoreError::Corrupt("no".into())))
+            .await;
+        assert!(err.is_err());
+        // Rows numbered wrongly are refused, and nothing lands.
+        let bad = store
+            .audit_append(|tip| Ok::<_, StoreError>((rows_from(tip.size + 1, 2), vec![])))
+            .await;
+        assert!(bad.is_err(), "{url}");
+        assert_eq!(store.audit_size().await.unwrap(), 253, "{url}");
+        let rows = store.audit_rows(250, 300).await.unwrap();
+        assert_eq!(
+            rows.iter().map(|r| r.index).collect::<Vec<_>>(),
+            vec![250, 251, 252]
+        );
+        assert_eq!(rows[0].leaf, leaf(250));
+        assert_eq!(store.audit_tip().await.unwrap().frontier, b"f253");
+        store.audit_add_checkpoint(253, "note\n").await.unwrap();
+        let cps = store.audit_checkpoints().await.unwrap();
+        assert_eq!(
+            (cps.len(), cps[0].size, cps[0].note.as_str()),
+            (1, 253, "note\n")
+        );
+    }
+}
+
+#[tokio::test]
+async fn concurrent_appenders_in_one_process_never_collide() {
+    let dir = tempfile::tempdir().unwrap();
+    for (url, _) in stores(&dir).await {
+        let mut tasks = Vec::new();
+        for _ in 0..4 {
+            let url = url.clone();
+            tasks.push(tokio::spawn(async move {
+                let store = Store::open(&url).await.unwrap();
+                for _ in 0..25 {
+                    store
+                        .audit_append(|tip| Ok::<_, StoreError>((rows_from(tip.size, 2), vec![])))
+                        .await
+                        .unwrap();
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let store = Store::open(&url).await.unwrap();
+        let rows = store.audit_rows(0, 1_000).await.unwrap();
+        assert_eq!(rows.len(), 200, "{url}");
+        assert!(rows.iter().enumerate().all(|(i, r)| r.index == i as u64));
+    }
+}
+
+/// Child half of the two-process test: appends when the parent sets the variables.
+#[tokio::test]
+async fn child_appender() {
+    let (Ok(url), Ok(n)) = (
+        std::env::var("CUSTODIA_CHILD_STORE_URL"),
+        std::env::var("CUSTODIA_CHILD_APPENDS"),
+    ) else {
+        return;
+    };
+    let store = Store::open(&url).await.unwrap();
+    for _ in 0..n.parse::<u64>().unwrap() {
+        store
+            .audit_append(|tip| Ok::<_, StoreError>((rows_from(tip.size, 1), vec![])))
+            .await
+            .unwrap();
+        store
+            .subject_key_or_create("eu", "shared-subject", |v| {
+                Ok::<_, StoreError>(format!("k{}", std::process::id() as i64 + v).into_bytes())
+            })
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn two_processes_writing_at_once_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    for (url, store) in stores(&dir).await {
+        store.ensure_region("eu").await.unwrap();
+        let exe = std::env::current_exe().unwrap();
+        let children: Vec<_> = (0..2)
+            .map(|_| {
+                Command::new(&exe)
+                    .args(["child_appender", "--exact", "--nocapture"])
+                    .env("CUSTODIA_CHILD_STORE_URL", &url)
+                    .env("CUSTODIA_CHILD_APPENDS", "40")
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for mut c in children {
+            assert!(c.wait().unwrap().success(), "{url}: a child failed");
+        }
+        let rows = store.audit_rows(0, 1_000).await.unwrap();
+        assert_eq!(rows.len(), 80, "{url}");
+        assert!(
+            rows.iter().enumerate().all(|(i, r)| r.index == i as u64),
+            "{url}"
+        );
+        // Both processes asked for the same subject's key: one key exists, created once.
+        match store.subject_key("eu", "shared-subject").await.unwrap() {
+            SubjectKeyLookup::Found(k) => assert!(k.wrapped.starts_with(b"k")),
+            other => panic!("{url}: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn subject_keys_are_created_once_shredded_for_good_and_rotated() {
+    let dir = tempfile::tempdir().unwrap();
+    for (url, store) in stores(&dir).await {
+        store.ensure_region("eu").await.unwrap();
+        store.ensure_region("eu").await.unwrap();
+        assert_eq!(store.regions().await.unwrap(), vec!["eu".to_string()]);
+        assert_eq!(store.region_key_version("eu").await.unwrap(), 1);
+        assert!(store.region_key_version("mars").await.is_err());
+        let (k, created) = store
+            .subject_key_or_create("eu", "ref-a", |v| {
+                Ok::<_, StoreError>(format!("WRAPPEDKEYA{v}").into_bytes())
+            })
+            .await
+            .unwrap();
+        assert!(created);
+        assert_eq!(
+            (k.key_version, k.wrapped.clone()),
+            (1, b"WRAPPEDKEYA1".to_vec())
+        );
+        let (again, created) = store
+            .subject_key_or_create("eu", "ref-a", |_| Ok::<_, StoreError>(vec![9]))
+            .await
+            .unwrap();
+        assert!(!created && again == k, "{url}");
+        store
+            .subject_key_or_create("eu", "ref-b", |_| Ok::<_, StoreError>(vec![7]))
+            .await
+            .unwrap();
+        // Rotation re-wraps every key of the region in one go.
+        let (version, n) = store
+            .rotate_region("eu", |old, wrapped, new| {
+                let mut w = wrapped.to_vec();
+                w.push((old * 10 + new) as u8);
+                Ok::<_, StoreError>(w)
+            })
+            .await
+            .unwrap();
+        assert_eq!((version, n), (2, 2), "{url}");
+        match store.subject_key("eu", "ref-a").await.unwrap() {
+            SubjectKeyLookup::Found(k) => {
+                assert_eq!(
+                    (k.key_version, k.wrapped),
+                    (2, b"WRAPPEDKEYA1\x0c".to_vec())
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(store.shred_subject_key("eu", "ref-a").await.unwrap());
+        assert!(!store.shred_subject_key("eu", "ref-a").await.unwrap());
+        assert!(matches!(
+            store.subject_key("eu", "ref-a").await.unwrap(),
+            SubjectKeyLookup::Shredded(_)
+        ));
+        let refused = store
+            .subject_key_or_create("eu", "ref-a", |_| Ok::<_, StoreError>(vec![1]))
+            .await;
+        assert!(matches!(refused, Err(StoreError::Shredded { .. })), "{url}");
+        assert_eq!(
+            store.subject_key("eu", "never").await.unwrap(),
+            SubjectKeyLookup::Missing
+        );
+        if store.backend() == Backend::Sqlite {
+            // The wrapped bytes are gone from the files themselves, not just from the table.
+            for name in ["custodia.db", "custodia.db-wal"] {
+                let file = std::fs::read(dir.path().join(name)).unwrap_or_default();
+                assert!(
+                    !contains(&file, b"WRAPPEDKEYA"),
+                    "{name} still holds the key"
+                );
+            }
+            let other = std::fs::read(dir.path().join("custodia.db")).unwrap();
+            let wal = std::fs::read(dir.path().join("custodia.db-wal")).unwrap_or_default();
+            assert!(contains(&other, &[7]) || contains(&wal, &[7]));
+        }
+    }
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+fn ev(subject: &str, purpose: &str, granted: bool, at_us: i64) -> ConsentEvent {
+    ConsentEvent {
+        id: 0,
+        subject_ref: subject.into(),
+        purpose: purpose.into(),
+        granted,
+        at_us,
+        source: "test".into(),
+        jurisdiction: "eu".into(),
+        recorded_us: 1,
+    }
+}
+
+#[tokio::test]
+async fn consent_answers_point_in_time_from_the_ledger_and_imports_all_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    for (url, store) in stores(&dir).await {
+        store
+            .consent_append(&[
+                ev("s1", "ads", true, 100),
+                ev("s1", "ads", false, 200),
+                ev("s1", "ads", true, 300),
+                ev("s2", "ads", true, 150),
+            ])
+            .await
+            .unwrap();
+        let at = |t| {
+            let store = store.clone();
+            async move { store.consent_state("s1", "ads", t).await.unwrap() }
+        };
+        assert_eq!(at(99).await, ConsentState::Unknown, "{url}");
+        assert!(matches!(at(100).await, ConsentState::Granted(e) if e.at_us == 100));
+        assert!(matches!(at(250).await, ConsentState::Withdrawn(e) if e.at_us == 200));
+        assert!(matches!(at(10_000).await, ConsentState::Granted(e) if e.at_us == 300));
+        assert_eq!(
+            store.consent_state("s1", "email", 10_000).await.unwrap(),
+            ConsentState::Unknown
+        );
+        // One bad event in a batch: nothing of the batch lands.
+        let bad = store
+            .consent_append(&[ev("s3", "ads", true, 1), ev("s3", "", true, 2)])
+            .await;
+        assert!(bad.is_err(), "{url}");
+        assert_eq!(store.consent_events(None).await.unwrap().len(), 4, "{url}");
+        assert_eq!(store.consent_events_of("s1").await.unwrap().len(), 3);
+        assert_eq!(store.consent_events(Some("ads")).await.unwrap().len(), 4);
+    }
+}
+
+#[tokio::test]
+async fn contracts_get_a_version_per_change() {
+    let dir = tempfile::tempdir().unwrap();
+    for (url, store) in stores(&dir).await {
+        assert_eq!(
+            store.register_contract("orders", "h1", "a").await.unwrap(),
+            Registered::New(1)
+        );
+        assert_eq!(
+            store.register_contract("orders", "h1", "a").await.unwrap(),
+            Registered::Unchanged(1)
+        );
+        assert_eq!(
+            store.register_contract("orders", "h2", "b").await.unwrap(),
+            Registered::Changed(2),
+            "{url}"
+        );
+        store.register_contract("users", "h9", "u").await.unwrap();
+        let latest = store.contracts().await.unwrap();
+        assert_eq!(
+            latest
+                .iter()
+                .map(|c| (c.name.as_str(), c.version))
+                .collect::<Vec<_>>(),
+            vec![("orders", 2), ("users", 1)]
+        );
+        assert_eq!(store.contract_versions("orders").await.unwrap().len(), 2);
+    }
+}
+
+#[tokio::test]
+async fn datasets_runs_and_journal_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    for (url, store) in stores(&dir).await {
+        let v = DatasetVersion {
+            dataset: "orders".into(),
+            version: 0,
+            content_hash: "abc".into(),
+            row_count: 10,
+            schema_json: "{}".into(),
+            region: "eu".into(),
+            path: ".custodia/data/eu/orders/v1".into(),
+            run_id: Some("r1".into()),
+            created_us: 0,
+        };
+        assert_eq!(store.record_dataset_version(&v).await.unwrap(), 1);
+        assert_eq!(store.record_dataset_version(&v).await.unwrap(), 2, "{url}");
+        let versions = store.dataset_versions("orders").await.unwrap();
+        assert_eq!(versions.len(), 2);
+        assert_eq!(versions[1].run_id.as_deref(), Some("r1"));
+        store.run_start("r1", "daily").await.unwrap();
+        store
+            .run_finish("r1", "succeeded", "{\"rows\":10}")
+            .await
+            .unwrap();
+        let run = store.run("r1").await.unwrap().unwrap();
+        assert_eq!(
+            (run.status.as_str(), run.finished_us.is_some()),
+            ("succeeded", true)
+        );
+        assert!(store.run_finish("nope", "failed", "{}").await.is_err());
+        store
+            .journal_put("job", "a", "started", "{}")
+            .await
+            .unwrap();
+        store
+            .journal_put("job", "a", "done", "{\"n\":1}")
+            .await
+            .unwrap();
+        let steps = store.journal("job").await.unwrap();
+        assert_eq!(steps.len(), 1);
+        assert_eq!(
+            (steps[0].state.as_str(), steps[0].detail.as_str()),
+            ("done", "{\"n\":1}")
+        );
+    }
+}
