@@ -51,6 +51,22 @@ enum Command {
         after_help = "Example:\n  custodia detokenize reviews.safe.csv --out reviews.csv\n  custodia detokenize customers.parquet --out c.parquet --fpe-column card"
     )]
     Detokenize(DetokenizeArgs),
+    /// Create a workspace: custodia.toml, contracts/, pipelines/, policies/, .custodia/
+    /// (store, master key), regions.
+    #[command(
+        after_help = "Examples:\n  custodia init\n  custodia init ml-platform --region eu --region us --region uk\n  custodia init . --store postgres://custodia@db.internal/custodia"
+    )]
+    Init(crate::custody::InitArgs),
+    /// Subjects: compute a SubjectRef.
+    Subject(crate::custody::SubjectArgs),
+    /// Keys: shred a subject's data key, rotate a region's keys.
+    Keys(crate::custody::KeysArgs),
+    /// The audit log: list, checkpoint, prove, export, verify offline.
+    Audit(crate::custody::AuditArgs),
+    /// Data contracts: validate, apply (register versions), list, show.
+    Contract(crate::custody::ContractArgs),
+    /// The consent ledger: grant, withdraw, import, check, export.
+    Consent(crate::custody::ConsentArgs),
 }
 
 #[derive(Args)]
@@ -148,6 +164,12 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Scan(a) => scan(a),
         Command::Deid(a) => deid(a),
         Command::Detokenize(a) => detokenize(a),
+        Command::Init(a) => crate::custody::init(a),
+        Command::Subject(a) => crate::custody::subject(a),
+        Command::Keys(a) => crate::custody::keys(a),
+        Command::Audit(a) => crate::custody::audit(a),
+        Command::Contract(a) => crate::custody::contract(a),
+        Command::Consent(a) => crate::custody::consent(a),
     }
 }
 

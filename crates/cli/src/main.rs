@@ -4,6 +4,7 @@
 //! 0 success, 1 findings that fail a gate (`scan --fail-on`), 2 usage or input error.
 
 mod commands;
+mod custody;
 mod demo;
 
 use std::process::ExitCode;

@@ -54,6 +54,31 @@ pub enum CoreError {
         /// How to fix it.
         fix: String,
     },
+    /// `custodia.toml` is not valid TOML or has an unknown key.
+    #[error("{at}: {message}; fix: {fix}")]
+    ConfigSyntax {
+        /// Where the parser stopped.
+        at: Located,
+        /// The parser's message.
+        message: String,
+        /// How to fix it.
+        fix: String,
+    },
+    /// A `custodia.toml` key holds a value Custodia cannot accept.
+    #[error("{at}: key `{key}`: {message}; fix: {fix}")]
+    ConfigField {
+        /// Where the key is.
+        at: Located,
+        /// The key.
+        key: String,
+        /// What is wrong.
+        message: String,
+        /// How to fix it.
+        fix: String,
+    },
+    /// A subject identifier is malformed (the message never repeats the identifier).
+    #[error("invalid subject identifier: {0}")]
+    Subject(String),
     /// Key material was the wrong size or shape.
     #[error("invalid key material: {0}")]
     Key(String),

@@ -59,6 +59,27 @@ impl MasterKey {
     }
 }
 
+/// The key that computes a region's SubjectRefs. Unversioned on purpose: refs are stored in
+/// every dataset, so they must survive rotation of the region's wrapping keys.
+pub fn subject_ref_key(master: &MasterKey, region: &crate::Region) -> Zeroizing<[u8; 32]> {
+    master.derive(&format!("custodia/subject-ref/v1/{}", region.as_str()))
+}
+
+/// Version `version` of a region's key-encryption key: wraps subject data keys (AES-SIV,
+/// so 64 bytes). Rotation adds a version and re-wraps; old versions stay derivable, which is
+/// why shredding deletes the wrapped key rather than relying on rotation.
+pub fn region_kek(master: &MasterKey, region: &crate::Region, version: i64) -> Zeroizing<[u8; 64]> {
+    master.derive(&format!(
+        "custodia/region-kek/{}/v{version}",
+        region.as_str()
+    ))
+}
+
+/// The seed of the audit log's Ed25519 checkpoint key.
+pub fn audit_signing_seed(master: &MasterKey) -> Zeroizing<[u8; 32]> {
+    master.derive("custodia/audit/checkpoint-ed25519/v1")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,12 +6,14 @@
 #![deny(missing_docs)]
 
 mod classification;
+pub mod config;
 pub mod contract;
 mod entity;
 mod error;
 mod ids;
 pub mod keys;
 mod operator;
+mod subject;
 
 pub use classification::Classification;
 pub use contract::{ColumnSpec, Contract, PurposeSpec};
@@ -19,3 +21,4 @@ pub use entity::EntityType;
 pub use error::{CoreError, Located};
 pub use ids::{LegalBasis, Purpose, Region, Retention};
 pub use operator::{Generalization, Operator};
+pub use subject::{SubjectId, SubjectKind, SubjectRef};

@@ -54,6 +54,16 @@ pub enum EngineError {
         /// The library's message.
         message: String,
     },
+    /// The metadata store failed.
+    #[error(transparent)]
+    Store(#[from] custodia_store::StoreError),
+    /// The audit log maths or a signature failed (verification errors name the first bad
+    /// entry).
+    #[error(transparent)]
+    Audit(#[from] custodia_audit::AuditError),
+    /// The workspace is missing or misconfigured; the message says what to run.
+    #[error("{0}")]
+    Workspace(String),
     /// SQLite failure.
     #[error("{url}: {message}")]
     Database {

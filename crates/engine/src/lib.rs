@@ -1,19 +1,37 @@
-//! Custodia's engine: reads datasets (CSV, JSONL, Parquet, SQLite), scans them for personal
-//! data, de-identifies them, and manages the workspace key.
+//! Custodia's engine: the workspace (configuration, store, keys, audit log), and reading,
+//! scanning and de-identifying datasets (CSV, JSONL, Parquet, SQLite).
 //!
 //! **Architecture Invariant:** every file the engine writes is written to a temporary file
 //! in the destination folder and renamed into place; a failure leaves no partial output.
 #![deny(missing_docs)]
 
+pub mod audit_log;
+pub mod consent;
+pub mod contracts;
 mod deid;
 mod documents;
 mod error;
+pub mod keyring;
 pub mod keys;
 mod scan;
 mod table;
+pub mod time;
+mod workspace;
 
+pub use custodia_store::{ConsentEvent, ConsentState, ContractRecord, Registered};
 pub use deid::{deidentify_file, detokenize_file, DeidPlan, DeidReport, DeidRule};
 pub use documents::{parse_documents, Document, DocumentFields};
 pub use error::EngineError;
 pub use scan::{draft_contract, scan_paths, ColumnReport, ScanOptions, ScanReport, SourceReport};
 pub use table::{Format, Table};
+pub use workspace::{InitOptions, InitReport, Workspace};
+
+/// Writes `bytes` to `path` atomically (temp file in the same folder, fsync, rename): a
+/// crash leaves the old file or the new one, never half of one.
+pub fn write_file_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<(), EngineError> {
+    write_atomic(path, bytes)
+}
+
+pub(crate) fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<(), EngineError> {
+    table::atomic_write(path, |w| w.write_all(bytes).map_err(|e| e.to_string()))
+}

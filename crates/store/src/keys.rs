@@ -231,11 +231,11 @@ impl Store {
     }
 
     /// Adds a new key version to a region and re-wraps every subject key of the region
-    /// with `rewrap(old_version, wrapped, new_version)`, all in one transaction: either
-    /// every key moves to the new version or none does.
+    /// with `rewrap(subject_ref, old_version, wrapped, new_version)`, all in one
+    /// transaction: either every key moves to the new version or none does.
     pub async fn rotate_region<F, E>(&self, region: &str, mut rewrap: F) -> Result<(i64, u64), E>
     where
-        F: FnMut(i64, &[u8], i64) -> Result<Vec<u8>, E>,
+        F: FnMut(&str, i64, &[u8], i64) -> Result<Vec<u8>, E>,
         E: From<StoreError>,
     {
         let mut tx = self.write_tx().await?;
@@ -270,7 +270,7 @@ impl Store {
             let subject: String = row.try_get(0).map_err(StoreError::from)?;
             let version: i64 = row.try_get(1).map_err(StoreError::from)?;
             let wrapped: Vec<u8> = row.try_get(2).map_err(StoreError::from)?;
-            let rewrapped = rewrap(version, &wrapped, next)?;
+            let rewrapped = rewrap(&subject, version, &wrapped, next)?;
             sqlx::query("UPDATE subject_keys SET key_version = $1, wrapped = $2 WHERE region = $3 AND subject_ref = $4")
                 .bind(next)
                 .bind(rewrapped)

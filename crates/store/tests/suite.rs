@@ -236,7 +236,7 @@ async fn subject_keys_are_created_once_shredded_for_good_and_rotated() {
             .unwrap();
         // Rotation re-wraps every key of the region in one go.
         let (version, n) = store
-            .rotate_region("eu", |old, wrapped, new| {
+            .rotate_region("eu", |_subject, old, wrapped, new| {
                 let mut w = wrapped.to_vec();
                 w.push((old * 10 + new) as u8);
                 Ok::<_, StoreError>(w)

@@ -1,0 +1,248 @@
+//! `custodia.toml`: the workspace configuration. Parsing is strict (unknown keys are errors,
+//! so a typo is not silently ignored) and every error names the file, line, key and fix.
+
+use serde::Deserialize;
+
+use crate::{CoreError, Located, Region};
+
+/// The file name of a workspace's configuration.
+pub const CONFIG_FILE: &str = "custodia.toml";
+
+/// The default store: an SQLite file inside the workspace.
+pub const DEFAULT_STORE_URL: &str = "sqlite://.custodia/custodia.db";
+
+/// A workspace's configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkspaceConfig {
+    /// Where the metadata store lives (`sqlite://…` relative to the workspace, or
+    /// `postgres://…`).
+    pub store_url: String,
+    /// Regions, each with its own keys; the first is the default.
+    pub regions: Vec<Region>,
+    /// The audit log's origin line in checkpoints (C2SP `tlog-checkpoint`): names this log
+    /// to anyone verifying it, e.g. `custodia.example.com/ml-platform`.
+    pub audit_origin: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    store: Option<RawStore>,
+    regions: Option<RawRegions>,
+    audit: Option<RawAudit>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStore {
+    url: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRegions {
+    names: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAudit {
+    origin: String,
+}
+
+fn locate(file: &str, text: &str, offset: usize) -> Located {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() as u64 + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) as u64 + 1;
+    Located {
+        file: file.to_string(),
+        line,
+        column,
+    }
+}
+
+/// Where `key = …` appears in `text` (for errors about a value that parsed but is invalid).
+fn key_offset(text: &str, key: &str) -> usize {
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let t = line.trim_start();
+        if t.starts_with(key) && t[key.len()..].trim_start().starts_with('=') {
+            return offset + (line.len() - t.len());
+        }
+        offset += line.len();
+    }
+    0
+}
+
+impl WorkspaceConfig {
+    /// The configuration `custodia init` writes.
+    pub fn with_defaults(regions: Vec<Region>, store_url: Option<String>) -> WorkspaceConfig {
+        WorkspaceConfig {
+            store_url: store_url.unwrap_or_else(|| DEFAULT_STORE_URL.to_string()),
+            regions,
+            audit_origin: "custodia.local/audit".to_string(),
+        }
+    }
+
+    /// Parses `custodia.toml` text; `file` is how the user names the file (for errors).
+    pub fn parse(file: &str, text: &str) -> Result<WorkspaceConfig, CoreError> {
+        let raw: Raw = toml::from_str(text).map_err(|e| {
+            let at = locate(file, text, e.span().map_or(0, |s| s.start));
+            CoreError::ConfigSyntax {
+                at,
+                message: e.message().trim_end().to_string(),
+                fix: "see docs/WORKSPACE.md for the keys custodia.toml accepts".into(),
+            }
+        })?;
+        let field_error = |key: &str, message: String, fix: &str| CoreError::ConfigField {
+            at: locate(file, text, key_offset(text, key)),
+            key: key.to_string(),
+            message,
+            fix: fix.to_string(),
+        };
+        let store_url = raw
+            .store
+            .map(|s| s.url)
+            .unwrap_or_else(|| DEFAULT_STORE_URL.to_string());
+        let scheme_ok = store_url.starts_with("sqlite://")
+            || store_url.starts_with("postgres://")
+            || store_url.starts_with("postgresql://");
+        if !scheme_ok {
+            let scheme = store_url.split(':').next().unwrap_or("");
+            return Err(field_error(
+                "url",
+                format!("store scheme `{scheme}` is not supported"),
+                "use `sqlite://.custodia/custodia.db` or `postgres://user@host/db`",
+            ));
+        }
+        let names = raw
+            .regions
+            .map(|r| r.names)
+            .unwrap_or_else(|| vec!["eu".into(), "us".into()]);
+        if names.is_empty() {
+            return Err(field_error(
+                "names",
+                "no regions".into(),
+                "list at least one, e.g. names = [\"eu\", \"us\"]",
+            ));
+        }
+        let mut regions = Vec::new();
+        for n in &names {
+            let r = Region::new(n).map_err(|e| {
+                field_error(
+                    "names",
+                    e.to_string(),
+                    "regions are lower-case codes such as \"eu\" or \"us-west\"",
+                )
+            })?;
+            if regions.contains(&r) {
+                return Err(field_error(
+                    "names",
+                    format!("region {n:?} is listed twice"),
+                    "list each region once",
+                ));
+            }
+            regions.push(r);
+        }
+        let audit_origin = raw
+            .audit
+            .map(|a| a.origin)
+            .unwrap_or_else(|| "custodia.local/audit".to_string());
+        if audit_origin.is_empty() || audit_origin.contains(char::is_whitespace) {
+            return Err(field_error(
+                "origin",
+                format!("audit origin {audit_origin:?} must be one word"),
+                "use a name like \"custodia.example.com/ml-platform\"",
+            ));
+        }
+        Ok(WorkspaceConfig {
+            store_url,
+            regions,
+            audit_origin,
+        })
+    }
+
+    /// The file's text, with comments that teach each key.
+    pub fn to_toml(&self) -> String {
+        let regions: Vec<String> = self
+            .regions
+            .iter()
+            .map(|r| format!("{:?}", r.as_str()))
+            .collect();
+        format!(
+            "# Custodia workspace configuration (docs/WORKSPACE.md).\n\
+             \n\
+             [store]\n\
+             # Metadata store: an SQLite file in the workspace, or postgres://user@host/db.\n\
+             url = {:?}\n\
+             \n\
+             [regions]\n\
+             # Each region has its own keys; personal data stays in its region. The first is\n\
+             # the default.\n\
+             names = [{}]\n\
+             \n\
+             [audit]\n\
+             # Names this audit log in signed checkpoints.\n\
+             origin = {:?}\n",
+            self.store_url,
+            regions.join(", "),
+            self.audit_origin
+        )
+    }
+
+    /// The default region (the first listed).
+    pub fn default_region(&self) -> &Region {
+        &self.regions[0]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_round_trip() {
+        let c = WorkspaceConfig::with_defaults(
+            vec![Region::new("eu").unwrap(), Region::new("us").unwrap()],
+            None,
+        );
+        let parsed = WorkspaceConfig::parse("custodia.toml", &c.to_toml()).unwrap();
+        assert_eq!(parsed, c);
+        assert_eq!(parsed.default_region().as_str(), "eu");
+        assert_eq!(
+            WorkspaceConfig::parse("c.toml", "").unwrap().store_url,
+            DEFAULT_STORE_URL
+        );
+    }
+
+    #[test]
+    fn errors_name_file_line_key_and_fix() {
+        let e =
+            WorkspaceConfig::parse("custodia.toml", "[store]\nurl = \"sqlite://x\"\nurll = 1\n")
+                .unwrap_err()
+                .to_string();
+        assert!(
+            e.starts_with("custodia.toml:3:1:") && e.contains("urll"),
+            "{e}"
+        );
+        let e = WorkspaceConfig::parse("c.toml", "[store]\nurl = \"mysql://h/db\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("c.toml:2:1:") && e.contains("`url`") && e.contains("postgres://"),
+            "{e}"
+        );
+        let e = WorkspaceConfig::parse("c.toml", "[regions]\nnames = [\"eu\", \"EU\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("c.toml:2:1") && e.contains("\"EU\""), "{e}");
+        let e = WorkspaceConfig::parse("c.toml", "[regions]\nnames = [\"eu\", \"eu\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("twice"), "{e}");
+        let e = WorkspaceConfig::parse("c.toml", "[store\nurl = 1")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("c.toml:1:"), "{e}");
+    }
+}

@@ -1,0 +1,355 @@
+//! The consent ledger as users meet it: grant, withdraw, bulk import from a consent
+//! management platform's CSV export, point-in-time checks, export.
+
+use std::{collections::BTreeMap, path::Path};
+
+use custodia_core::{Purpose, Region, SubjectId, SubjectKind, SubjectRef};
+use custodia_store::{now_us, ConsentEvent, ConsentState};
+
+use crate::{audit_log::NewEntry, time, workspace::Workspace, EngineError};
+
+/// The purpose a Global Privacy Control signal opts out of (CCPA/CPRA "sale or sharing").
+pub const GPC_PURPOSE: &str = "sale_sharing";
+/// The jurisdiction a GPC opt-out is recorded under.
+pub const GPC_JURISDICTION: &str = "us-ca";
+
+/// Granted or withdrawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// The person agreed.
+    Grant,
+    /// The person withdrew (or opted out).
+    Withdraw,
+}
+
+/// One consent change to record.
+#[derive(Debug, Clone)]
+pub struct ConsentChange {
+    /// Who.
+    pub subject: SubjectId,
+    /// For what.
+    pub purpose: Purpose,
+    /// Grant or withdraw.
+    pub decision: Decision,
+    /// When it took effect (µs); `None` = now.
+    pub at_us: Option<i64>,
+    /// Where it came from.
+    pub source: String,
+    /// Jurisdiction code.
+    pub jurisdiction: String,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportReport {
+    /// Rows read.
+    pub rows: u64,
+    /// Events recorded (rows plus GPC opt-outs).
+    pub events: u64,
+    /// Grants.
+    pub grants: u64,
+    /// Withdrawals.
+    pub withdrawals: u64,
+    /// GPC opt-outs.
+    pub gpc_opt_outs: u64,
+}
+
+fn event(ws: &Workspace, region: &Region, c: &ConsentChange, now: i64) -> ConsentEvent {
+    ConsentEvent {
+        id: 0,
+        subject_ref: ws.subject_ref(&c.subject, region).as_str().to_string(),
+        purpose: c.purpose.as_str().to_string(),
+        granted: c.decision == Decision::Grant,
+        at_us: c.at_us.unwrap_or(now),
+        source: c.source.clone(),
+        jurisdiction: c.jurisdiction.clone(),
+        recorded_us: now,
+    }
+}
+
+impl Workspace {
+    /// Records one grant or withdrawal (and its audit entry); returns the subject's ref.
+    pub async fn consent_record(
+        &self,
+        region: &Region,
+        change: ConsentChange,
+    ) -> Result<SubjectRef, EngineError> {
+        let now = now_us();
+        let e = event(self, region, &change, now);
+        let subject = SubjectRef::parse(&e.subject_ref)?;
+        self.store()
+            .consent_append(std::slice::from_ref(&e))
+            .await?;
+        let mut details = BTreeMap::new();
+        details.insert("purpose".into(), e.purpose.clone());
+        details.insert("jurisdiction".into(), e.jurisdiction.clone());
+        details.insert("source".into(), e.source.clone());
+        details.insert("at".into(), time::format_rfc3339(e.at_us));
+        self.record(vec![NewEntry {
+            action: match change.decision {
+                Decision::Grant => "consent.grant",
+                Decision::Withdraw => "consent.withdraw",
+            }
+            .into(),
+            object: format!("purpose:{}", e.purpose),
+            subjects: vec![subject.clone()],
+            counts: BTreeMap::new(),
+            details,
+        }])
+        .await?;
+        Ok(subject)
+    }
+
+    /// The ledger's answer for a subject and purpose at a time (µs; `None` = now).
+    pub async fn consent_check(
+        &self,
+        region: &Region,
+        subject: &SubjectId,
+        purpose: &Purpose,
+        at_us: Option<i64>,
+    ) -> Result<(SubjectRef, ConsentState), EngineError> {
+        let r = self.subject_ref(subject, region);
+        let state = self
+            .store()
+            .consent_state(r.as_str(), purpose.as_str(), at_us.unwrap_or_else(now_us))
+            .await?;
+        Ok((r, state))
+    }
+
+    /// Imports a CSV export. Every row is checked first; one bad row (reported by line,
+    /// never by value) imports nothing.
+    pub async fn consent_import(
+        &self,
+        region: &Region,
+        path: &Path,
+        default_jurisdiction: &str,
+    ) -> Result<ImportReport, EngineError> {
+        let now = now_us();
+        let changes = parse_consent_csv(path, default_jurisdiction)?;
+        let events: Vec<ConsentEvent> = changes
+            .iter()
+            .map(|c| event(self, region, c, now))
+            .collect();
+        let mut report = ImportReport {
+            rows: 0,
+            events: events.len() as u64,
+            ..ImportReport::default()
+        };
+        for c in &changes {
+            match (c.decision, c.source.as_str()) {
+                (Decision::Withdraw, "gpc") => report.gpc_opt_outs += 1,
+                (Decision::Withdraw, _) => report.withdrawals += 1,
+                (Decision::Grant, _) => report.grants += 1,
+            }
+        }
+        report.rows = count_rows(path)?;
+        self.store().consent_append(&events).await?;
+        let mut counts = BTreeMap::new();
+        counts.insert("rows".into(), report.rows);
+        counts.insert("events".into(), report.events);
+        counts.insert("grants".into(), report.grants);
+        counts.insert("withdrawals".into(), report.withdrawals);
+        counts.insert("gpc_opt_outs".into(), report.gpc_opt_outs);
+        let mut details = BTreeMap::new();
+        details.insert(
+            "file".into(),
+            path.file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        );
+        self.record(vec![NewEntry {
+            action: "consent.import".into(),
+            object: format!("region:{region}"),
+            subjects: vec![],
+            counts,
+            details,
+        }])
+        .await?;
+        Ok(report)
+    }
+}
+
+fn count_rows(path: &Path) -> Result<u64, EngineError> {
+    let mut rdr = csv::Reader::from_path(path).map_err(|e| bad(path, 0, &e.to_string()))?;
+    Ok(rdr.records().count() as u64)
+}
+
+fn bad(path: &Path, line: u64, message: &str) -> EngineError {
+    EngineError::BadInput {
+        path: path.to_path_buf(),
+        line,
+        message: message.to_string(),
+    }
+}
+
+/// Reads a consent CSV: a subject column (`subject` as kind:value, or `email`, `phone`,
+/// `customer_id`), `purpose`, `status` (granted/withdrawn and synonyms), `timestamp`
+/// (RFC 3339), optional `source`, `jurisdiction`, `gpc`.
+pub fn parse_consent_csv(
+    path: &Path,
+    default_jurisdiction: &str,
+) -> Result<Vec<ConsentChange>, EngineError> {
+    let mut rdr = csv::Reader::from_path(path).map_err(|e| bad(path, 0, &e.to_string()))?;
+    let headers = rdr
+        .headers()
+        .map_err(|e| bad(path, 1, &e.to_string()))?
+        .clone();
+    let col = |names: &[&str]| {
+        headers
+            .iter()
+            .position(|h| names.contains(&h.trim().to_ascii_lowercase().as_str()))
+    };
+    let subject_cols: Vec<(usize, Option<SubjectKind>)> = [
+        (col(&["subject", "subject_id", "identifier"]), None),
+        (col(&["email", "email_address"]), Some(SubjectKind::Email)),
+        (col(&["phone", "phone_number"]), Some(SubjectKind::Phone)),
+        (
+            col(&["customer_id", "user_id"]),
+            Some(SubjectKind::CustomerId),
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(i, k)| i.map(|i| (i, k)))
+    .collect();
+    if subject_cols.is_empty() {
+        return Err(bad(
+            path,
+            1,
+            "no subject column: add `subject` (kind:value) or `email`, `phone` or `customer_id`",
+        ));
+    }
+    let purpose_col = col(&["purpose"]);
+    let status_col = col(&["status", "action", "consent", "decision"]);
+    let time_col = col(&["timestamp", "at", "time", "updated_at"]);
+    let source_col = col(&["source"]);
+    let juris_col = col(&["jurisdiction", "regulation"]);
+    let gpc_col = col(&["gpc", "global_privacy_control"]);
+    if gpc_col.is_none() && (purpose_col.is_none() || status_col.is_none()) {
+        return Err(bad(
+            path,
+            1,
+            "columns `purpose` and `status` are required (or a `gpc` column)",
+        ));
+    }
+    if time_col.is_none() {
+        return Err(bad(
+            path,
+            1,
+            "column `timestamp` (RFC 3339) is required: consent is point-in-time",
+        ));
+    }
+    let file_source = path
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "import".into());
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for (i, rec) in rdr.records().enumerate() {
+        let line = i as u64 + 2;
+        let rec = match rec {
+            Ok(r) => r,
+            Err(e) => {
+                errors.push(format!("line {line}: {e}"));
+                continue;
+            }
+        };
+        let get = |c: Option<usize>| c.and_then(|c| rec.get(c)).map(str::trim).unwrap_or("");
+        let subject = subject_cols.iter().find_map(|(c, kind)| {
+            let v = rec.get(*c).map(str::trim).unwrap_or("");
+            (!v.is_empty()).then(|| match kind {
+                None => SubjectId::parse(v),
+                Some(k) => SubjectId::new(*k, v),
+            })
+        });
+        let subject = match subject {
+            Some(Ok(s)) => s,
+            Some(Err(e)) => {
+                errors.push(format!("line {line}: subject: {e}"));
+                continue;
+            }
+            None => {
+                errors.push(format!("line {line}: no subject identifier in this row"));
+                continue;
+            }
+        };
+        let at = match time::parse_rfc3339(get(time_col)) {
+            Ok(t) => t,
+            Err(e) => {
+                errors.push(format!("line {line}: column `timestamp`: {e}"));
+                continue;
+            }
+        };
+        let jurisdiction = match get(juris_col) {
+            "" => default_jurisdiction.to_string(),
+            j => j.to_ascii_lowercase(),
+        };
+        let source = match get(source_col) {
+            "" => file_source.clone(),
+            s => s.to_string(),
+        };
+        let purpose = get(purpose_col);
+        let status = get(status_col).to_ascii_lowercase();
+        if !purpose.is_empty() || !status.is_empty() {
+            let decision = match status.as_str() {
+                "granted" | "grant" | "opt_in" | "opt-in" | "yes" | "true" | "1" | "accepted" => {
+                    Decision::Grant
+                }
+                "withdrawn" | "withdraw" | "denied" | "opt_out" | "opt-out" | "no" | "false"
+                | "0" | "rejected" | "revoked" => Decision::Withdraw,
+                other => {
+                    errors.push(format!(
+                        "line {line}: column `status`: {other:?} is neither granted nor withdrawn (accepted: granted, withdrawn, opt_in, opt_out, yes, no)"
+                    ));
+                    continue;
+                }
+            };
+            let purpose = match Purpose::new(purpose) {
+                Ok(p) => p,
+                Err(e) => {
+                    errors.push(format!("line {line}: column `purpose`: {e}"));
+                    continue;
+                }
+            };
+            out.push(ConsentChange {
+                subject: subject.clone(),
+                purpose,
+                decision,
+                at_us: Some(at),
+                source: source.clone(),
+                jurisdiction: jurisdiction.clone(),
+            });
+        }
+        match get(gpc_col).to_ascii_lowercase().as_str() {
+            "" | "0" | "false" | "no" => {}
+            "1" | "true" | "yes" => out.push(ConsentChange {
+                subject,
+                purpose: Purpose::new(GPC_PURPOSE).expect("valid purpose"),
+                decision: Decision::Withdraw,
+                at_us: Some(at),
+                source: "gpc".into(),
+                jurisdiction: GPC_JURISDICTION.into(),
+            }),
+            other => errors.push(format!(
+                "line {line}: column `gpc`: {other:?} is not true or false"
+            )),
+        }
+    }
+    if !errors.is_empty() {
+        let shown: Vec<&str> = errors.iter().take(20).map(String::as_str).collect();
+        let more = if errors.len() > 20 {
+            format!("\n… and {} more", errors.len() - 20)
+        } else {
+            String::new()
+        };
+        return Err(bad(
+            path,
+            0,
+            &format!(
+                "{} bad rows, nothing imported:\n{}{more}\nfix the rows and rerun `custodia consent import`",
+                errors.len(),
+                shown.join("\n")
+            ),
+        ));
+    }
+    Ok(out)
+}

@@ -1,0 +1,141 @@
+//! Contracts in a workspace: validated against the workspace (its regions), registered in
+//! the store as versions, audited.
+
+use std::{
+    collections::BTreeMap,
+    fs,
+    path::{Path, PathBuf},
+};
+
+use custodia_core::{Contract, Region};
+use custodia_store::{ContractRecord, Registered};
+use sha2::{Digest, Sha256};
+
+use crate::{audit_log::NewEntry, workspace::Workspace, EngineError};
+
+/// The YAML files named by `paths` (files, or folders searched for `*.yaml` / `*.yml`).
+pub fn contract_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, EngineError> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut found: Vec<PathBuf> = fs::read_dir(p)
+                .map_err(|e| EngineError::io(p, e))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| f.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+                .collect();
+            found.sort();
+            out.extend(found);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// Parses and checks one contract file; with `regions`, its region must be one of them.
+pub fn validate_file(path: &Path, regions: Option<&[Region]>) -> Result<Contract, EngineError> {
+    let text = fs::read_to_string(path).map_err(|e| EngineError::io(path, e))?;
+    let c = Contract::parse(&path.display().to_string(), &text)?;
+    if let (Some(regions), Some(region)) = (regions, &c.region) {
+        if !regions.contains(region) {
+            let line = text
+                .lines()
+                .position(|l| l.trim_start().starts_with("region:"))
+                .map_or(0, |i| i as u64 + 1);
+            return Err(EngineError::BadInput {
+                path: path.to_path_buf(),
+                line,
+                message: format!(
+                    "field `region`: {region:?} is not a region of this workspace ({}); fix: use one of them or add it to [regions] in custodia.toml",
+                    regions.iter().map(Region::as_str).collect::<Vec<_>>().join(", ")
+                ),
+            });
+        }
+    }
+    Ok(c)
+}
+
+/// What `contract apply` did to one file.
+#[derive(Debug, Clone)]
+pub struct Applied {
+    /// The file.
+    pub path: PathBuf,
+    /// The dataset it governs.
+    pub dataset: String,
+    /// New, changed (a new version) or unchanged.
+    pub outcome: Registered,
+}
+
+impl Workspace {
+    /// Validates every file first, then registers each (a new version when it changed),
+    /// with one audit entry per new version. A file that fails validation registers nothing.
+    pub async fn apply_contracts(&self, paths: &[PathBuf]) -> Result<Vec<Applied>, EngineError> {
+        let files = contract_files(paths)?;
+        if files.is_empty() {
+            return Err(EngineError::Workspace(
+                "no contract files (*.yaml) found; put contracts in contracts/ and run `custodia contract apply contracts/`".into(),
+            ));
+        }
+        let mut parsed = Vec::new();
+        for f in &files {
+            let c = validate_file(f, Some(&self.config().regions))?;
+            let body = fs::read_to_string(f).map_err(|e| EngineError::io(f, e))?;
+            parsed.push((f.clone(), c, body));
+        }
+        let mut out = Vec::new();
+        let mut entries = Vec::new();
+        for (path, c, body) in parsed {
+            let hash = hex::encode(Sha256::digest(body.as_bytes()));
+            let outcome = self
+                .store()
+                .register_contract(&c.dataset, &hash, &body)
+                .await?;
+            if let Registered::New(v) | Registered::Changed(v) = outcome {
+                let mut counts = BTreeMap::new();
+                counts.insert("version".into(), v as u64);
+                counts.insert("columns".into(), c.columns.len() as u64);
+                counts.insert("purposes".into(), c.purposes.len() as u64);
+                let mut details = BTreeMap::new();
+                details.insert("sha256".into(), hash);
+                details.insert(
+                    "file".into(),
+                    path.file_name()
+                        .map(|f| f.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                );
+                entries.push(NewEntry {
+                    action: "contract.register".into(),
+                    object: format!("contract:{}", c.dataset),
+                    subjects: vec![],
+                    counts,
+                    details,
+                });
+            }
+            out.push(Applied {
+                path,
+                dataset: c.dataset,
+                outcome,
+            });
+        }
+        if !entries.is_empty() {
+            self.record(entries).await?;
+        }
+        Ok(out)
+    }
+
+    /// Latest version of every registered contract.
+    pub async fn contracts(&self) -> Result<Vec<ContractRecord>, EngineError> {
+        Ok(self.store().contracts().await?)
+    }
+
+    /// Every version of one contract.
+    pub async fn contract_versions(&self, name: &str) -> Result<Vec<ContractRecord>, EngineError> {
+        let v = self.store().contract_versions(name).await?;
+        if v.is_empty() {
+            return Err(EngineError::Workspace(format!(
+                "no contract named {name:?} is registered; see `custodia contract list`"
+            )));
+        }
+        Ok(v)
+    }
+}

@@ -1,0 +1,249 @@
+//! The keyring: per-subject data keys, wrapped (AES-SIV) under their region's versioned
+//! key-encryption key, created on first use, shredded on erasure, re-wrapped on rotation.
+//!
+//! A field encrypted with a subject's key reads `sk1.<SubjectRef>.<base64url ciphertext>`:
+//! the ref says whose key opens it, so a file holds many subjects' fields and `detokenize`
+//! needs nothing else. Once the key is shredded, no copy of such a field — in the file, a
+//! copy, a backup — decrypts again.
+
+use std::collections::BTreeMap;
+
+use aes_siv::{siv::Aes256Siv, KeyInit};
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use custodia_core::{keys::region_kek, Region, SubjectRef};
+use custodia_store::SubjectKeyLookup;
+use rand::RngCore;
+use zeroize::Zeroizing;
+
+use crate::{audit_log::NewEntry, workspace::Workspace, EngineError};
+
+/// Prefix of fields encrypted under a subject's key.
+pub const SUBJECT_TOKEN_PREFIX: &str = "sk1.";
+
+/// A subject's data key, in the clear only in memory (zeroized on drop).
+pub struct SubjectDataKey {
+    subject: SubjectRef,
+    key: Zeroizing<[u8; 64]>,
+}
+
+/// Why a subject field could not be read back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unreadable {
+    /// The subject's key was shredded: the field is gone for good.
+    Shredded,
+    /// No key for that subject in this workspace (wrong workspace or region).
+    NoKey,
+    /// The text is not a subject token, or it was altered.
+    Malformed,
+}
+
+fn wrap_ad(region: &Region, subject: &SubjectRef, version: i64) -> Vec<u8> {
+    format!(
+        "custodia/subject-key/{}/{}/v{version}",
+        region.as_str(),
+        subject.as_str()
+    )
+    .into_bytes()
+}
+
+fn siv(key: &[u8; 64]) -> Aes256Siv {
+    Aes256Siv::new_from_slice(key).expect("AES-256-SIV takes a 64-byte key")
+}
+
+impl SubjectDataKey {
+    /// Encrypts a field value (deterministic: the same value, the same token, so tokenized
+    /// columns still join).
+    pub fn encrypt(&self, value: &str) -> String {
+        let ct = siv(&self.key)
+            .encrypt([self.subject.as_str().as_bytes()], value.as_bytes())
+            .expect("AES-SIV encryption of a bounded value cannot fail");
+        format!(
+            "{SUBJECT_TOKEN_PREFIX}{}.{}",
+            self.subject.as_str(),
+            URL_SAFE_NO_PAD.encode(ct)
+        )
+    }
+
+    fn decrypt(&self, body: &str) -> Option<String> {
+        let ct = URL_SAFE_NO_PAD.decode(body).ok()?;
+        let pt = siv(&self.key)
+            .decrypt([self.subject.as_str().as_bytes()], &ct)
+            .ok()?;
+        String::from_utf8(pt).ok()
+    }
+}
+
+/// Splits `sk1.<ref>.<ct>` into its ref and ciphertext.
+pub fn parse_subject_token(token: &str) -> Option<(SubjectRef, &str)> {
+    let rest = token.strip_prefix(SUBJECT_TOKEN_PREFIX)?;
+    let (r, body) = rest.split_once('.')?;
+    Some((SubjectRef::parse(r).ok()?, body))
+}
+
+impl Workspace {
+    fn unwrap_key(
+        &self,
+        region: &Region,
+        subject: &SubjectRef,
+        version: i64,
+        wrapped: &[u8],
+    ) -> Result<SubjectDataKey, EngineError> {
+        let kek = region_kek(self.master(), region, version);
+        let pt = Zeroizing::new(
+            siv(&kek)
+                .decrypt([wrap_ad(region, subject, version)], wrapped)
+                .map_err(|_| {
+                    EngineError::Key(format!(
+                        "the wrapped key of subject {subject} (region {region}, key v{version}) does not open with this workspace's master key; is CUSTODIA_MASTER_KEY the key of this workspace?"
+                    ))
+                })?,
+        );
+        let mut key = Zeroizing::new([0u8; 64]);
+        if pt.len() != 64 {
+            return Err(EngineError::Key(format!(
+                "subject {subject}: wrapped key has the wrong length"
+            )));
+        }
+        key.copy_from_slice(&pt);
+        Ok(SubjectDataKey {
+            subject: subject.clone(),
+            key,
+        })
+    }
+
+    /// The subject's data key, created (and audited) if it does not exist yet.
+    pub async fn subject_key_or_create(
+        &self,
+        region: &Region,
+        subject: &SubjectRef,
+    ) -> Result<SubjectDataKey, EngineError> {
+        let mut fresh = Zeroizing::new([0u8; 64]);
+        rand::rngs::OsRng.fill_bytes(fresh.as_mut());
+        let (stored, created) = self
+            .store()
+            .subject_key_or_create(region.as_str(), subject.as_str(), |version| {
+                let kek = region_kek(self.master(), region, version);
+                siv(&kek)
+                    .encrypt([wrap_ad(region, subject, version)], fresh.as_ref())
+                    .map_err(|_| EngineError::Key("key wrapping failed".into()))
+            })
+            .await?;
+        if created {
+            let mut counts = BTreeMap::new();
+            counts.insert("key_version".into(), stored.key_version as u64);
+            self.record(vec![NewEntry {
+                action: "key.create".into(),
+                object: format!("region:{region}"),
+                subjects: vec![subject.clone()],
+                counts,
+                details: BTreeMap::new(),
+            }])
+            .await?;
+        }
+        self.unwrap_key(region, subject, stored.key_version, &stored.wrapped)
+    }
+
+    /// The subject's data key if it exists.
+    pub async fn subject_key(
+        &self,
+        region: &Region,
+        subject: &SubjectRef,
+    ) -> Result<Result<SubjectDataKey, Unreadable>, EngineError> {
+        Ok(
+            match self
+                .store()
+                .subject_key(region.as_str(), subject.as_str())
+                .await?
+            {
+                SubjectKeyLookup::Found(k) => {
+                    Ok(self.unwrap_key(region, subject, k.key_version, &k.wrapped)?)
+                }
+                SubjectKeyLookup::Shredded(_) => Err(Unreadable::Shredded),
+                SubjectKeyLookup::Missing => Err(Unreadable::NoKey),
+            },
+        )
+    }
+
+    /// Reads a subject-encrypted field back, looking the key up in any configured region.
+    pub async fn decrypt_subject_field(
+        &self,
+        token: &str,
+    ) -> Result<Result<String, Unreadable>, EngineError> {
+        let Some((subject, body)) = parse_subject_token(token) else {
+            return Ok(Err(Unreadable::Malformed));
+        };
+        let mut outcome = Err(Unreadable::NoKey);
+        for region in &self.config().regions {
+            match self.subject_key(region, &subject).await? {
+                Ok(key) => {
+                    return Ok(key.decrypt(body).ok_or(Unreadable::Malformed));
+                }
+                Err(Unreadable::Shredded) => outcome = Err(Unreadable::Shredded),
+                Err(_) => {}
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// Crypto-shreds a subject's key. Returns whether a key existed.
+    pub async fn shred_subject(
+        &self,
+        region: &Region,
+        subject: &SubjectRef,
+    ) -> Result<bool, EngineError> {
+        let existed = self
+            .store()
+            .shred_subject_key(region.as_str(), subject.as_str())
+            .await?;
+        let mut details = BTreeMap::new();
+        details.insert("key_existed".into(), existed.to_string());
+        self.record(vec![NewEntry {
+            action: "key.shred".into(),
+            object: format!("region:{region}"),
+            subjects: vec![subject.clone()],
+            counts: BTreeMap::new(),
+            details,
+        }])
+        .await?;
+        Ok(existed)
+    }
+
+    /// Rotates a region's key-encryption key: a new version, every subject key re-wrapped
+    /// in one transaction. SubjectRefs do not change (their key is separate).
+    pub async fn rotate_region(&self, region: &Region) -> Result<(i64, u64), EngineError> {
+        let (version, n) = self
+            .store()
+            .rotate_region(region.as_str(), |subject, old, wrapped, new| {
+                self.rewrap_subject(region, subject, old, wrapped, new)
+            })
+            .await?;
+        let mut counts = BTreeMap::new();
+        counts.insert("key_version".into(), version as u64);
+        counts.insert("keys_rewrapped".into(), n);
+        self.record(vec![NewEntry {
+            action: "key.rotate".into(),
+            object: format!("region:{region}"),
+            subjects: vec![],
+            counts,
+            details: BTreeMap::new(),
+        }])
+        .await?;
+        Ok((version, n))
+    }
+
+    fn rewrap_subject(
+        &self,
+        region: &Region,
+        subject: &str,
+        old: i64,
+        wrapped: &[u8],
+        new: i64,
+    ) -> Result<Vec<u8>, EngineError> {
+        let subject = SubjectRef::parse(subject)?;
+        let key = self.unwrap_key(region, &subject, old, wrapped)?;
+        let kek = region_kek(self.master(), region, new);
+        siv(&kek)
+            .encrypt([wrap_ad(region, &subject, new)], key.key.as_ref())
+            .map_err(|_| EngineError::Key("key wrapping failed".into()))
+    }
+}

@@ -1,0 +1,255 @@
+//! A workspace on disk (DESIGN.md, "Layout on disk"): `custodia.toml`, `contracts/`,
+//! `pipelines/`, `policies/`, and `.custodia/` with the store, keys and data.
+
+use std::{
+    collections::BTreeMap,
+    fs,
+    path::{Path, PathBuf},
+};
+
+use custodia_core::{
+    config::{WorkspaceConfig, CONFIG_FILE},
+    keys::MasterKey,
+    Region, SubjectId, SubjectRef,
+};
+use custodia_store::Store;
+
+use crate::{
+    audit_log::{self, NewEntry},
+    keys::{load_master_key, IfMissing},
+    EngineError,
+};
+
+/// An open workspace: its configuration, its store and its master key.
+pub struct Workspace {
+    root: PathBuf,
+    config: WorkspaceConfig,
+    store: Store,
+    master: MasterKey,
+    actor: String,
+}
+
+/// What `custodia init` should set up.
+#[derive(Debug, Clone, Default)]
+pub struct InitOptions {
+    /// Regions (default `eu`, `us`).
+    pub regions: Option<Vec<Region>>,
+    /// Store URL (default the SQLite file in `.custodia/`).
+    pub store_url: Option<String>,
+}
+
+/// What `custodia init` did.
+#[derive(Debug, Clone)]
+pub struct InitReport {
+    /// Whether the workspace existed already (init is idempotent).
+    pub existed: bool,
+    /// Folders created.
+    pub created: Vec<String>,
+    /// The configuration in force.
+    pub config: WorkspaceConfig,
+    /// Whether a master key file was created (false with `CUSTODIA_MASTER_KEY`).
+    pub master_key_created: bool,
+}
+
+const FOLDERS: &[&str] = &[
+    "contracts",
+    "pipelines",
+    "policies",
+    ".custodia",
+    ".custodia/keys",
+    ".custodia/data",
+    ".custodia/models",
+];
+
+/// Who is acting, for audit entries: `CUSTODIA_ACTOR`, else the OS user.
+fn actor() -> String {
+    std::env::var("CUSTODIA_ACTOR")
+        .or_else(|_| std::env::var("USER"))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// An SQLite URL relative to the workspace becomes absolute, so commands work from any
+/// folder.
+fn resolve_url(root: &Path, url: &str) -> String {
+    match url.strip_prefix("sqlite://") {
+        Some(path) if !Path::new(path).is_absolute() => {
+            format!("sqlite://{}", root.join(path).display())
+        }
+        _ => url.to_string(),
+    }
+}
+
+impl Workspace {
+    /// Creates (or completes) a workspace in `dir`. Idempotent: an existing workspace keeps
+    /// its configuration and keys.
+    pub async fn init(
+        dir: &Path,
+        options: InitOptions,
+    ) -> Result<(Workspace, InitReport), EngineError> {
+        fs::create_dir_all(dir).map_err(|e| EngineError::io(dir, e))?;
+        let root = dir.canonicalize().map_err(|e| EngineError::io(dir, e))?;
+        let mut created = Vec::new();
+        for f in FOLDERS {
+            let p = root.join(f);
+            if !p.exists() {
+                fs::create_dir_all(&p).map_err(|e| EngineError::io(&p, e))?;
+                created.push((*f).to_string());
+            }
+        }
+        // Keys, the store file and data never belong in the user's git repository.
+        let ignore = root.join(".custodia/.gitignore");
+        if !ignore.exists() {
+            crate::write_atomic(&ignore, b"*\n")?;
+        }
+        let config_path = root.join(CONFIG_FILE);
+        let existed = config_path.exists();
+        if !existed {
+            let regions = options.regions.clone().unwrap_or_else(|| {
+                vec![
+                    Region::new("eu").expect("valid"),
+                    Region::new("us").expect("valid"),
+                ]
+            });
+            let config = WorkspaceConfig::with_defaults(regions, options.store_url.clone());
+            crate::write_atomic(&config_path, config.to_toml().as_bytes())?;
+            // Configuration is shared (it belongs in git); only keys are private.
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                fs::set_permissions(&config_path, fs::Permissions::from_mode(0o644))
+                    .map_err(|e| EngineError::io(&config_path, e))?;
+            }
+        }
+        let key_existed = crate::keys::key_path(&root).exists();
+        let ws = Workspace::open_at(&root, IfMissing::Create).await?;
+        for r in &ws.config.regions {
+            ws.store.ensure_region(r.as_str()).await?;
+        }
+        let master_key_created = !key_existed && crate::keys::key_path(&root).exists();
+        let mut counts = BTreeMap::new();
+        counts.insert("regions".to_string(), ws.config.regions.len() as u64);
+        counts.insert("folders_created".to_string(), created.len() as u64);
+        let mut details = BTreeMap::new();
+        details.insert("store".to_string(), ws.store_kind().to_string());
+        details.insert(
+            "regions".to_string(),
+            ws.config
+                .regions
+                .iter()
+                .map(Region::as_str)
+                .collect::<Vec<_>>()
+                .join(","),
+        );
+        ws.record(vec![NewEntry {
+            action: if existed {
+                "workspace.reinit"
+            } else {
+                "workspace.init"
+            }
+            .into(),
+            object: "workspace".into(),
+            subjects: vec![],
+            counts,
+            details,
+        }])
+        .await?;
+        let report = InitReport {
+            existed,
+            created,
+            config: ws.config.clone(),
+            master_key_created,
+        };
+        Ok((ws, report))
+    }
+
+    /// Opens the workspace whose `custodia.toml` is in `dir` or the nearest folder above it.
+    pub async fn open(dir: &Path) -> Result<Workspace, EngineError> {
+        let start = dir.canonicalize().map_err(|e| EngineError::io(dir, e))?;
+        let root = start
+            .ancestors()
+            .find(|d| d.join(CONFIG_FILE).is_file())
+            .ok_or_else(|| {
+                EngineError::Workspace(format!(
+                    "no {CONFIG_FILE} in {} or any folder above it; run `custodia init` first",
+                    start.display()
+                ))
+            })?
+            .to_path_buf();
+        Workspace::open_at(&root, IfMissing::Fail).await
+    }
+
+    async fn open_at(root: &Path, if_missing: IfMissing) -> Result<Workspace, EngineError> {
+        let config_path = root.join(CONFIG_FILE);
+        let text =
+            fs::read_to_string(&config_path).map_err(|e| EngineError::io(&config_path, e))?;
+        let config = WorkspaceConfig::parse(&config_path.display().to_string(), &text)?;
+        let master = load_master_key(root, if_missing)?;
+        let store = Store::open(&resolve_url(root, &config.store_url)).await?;
+        Ok(Workspace {
+            root: root.to_path_buf(),
+            config,
+            store,
+            master,
+            actor: actor(),
+        })
+    }
+
+    /// The workspace folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &WorkspaceConfig {
+        &self.config
+    }
+
+    /// The metadata store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub(crate) fn master(&self) -> &MasterKey {
+        &self.master
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn store_kind(&self) -> &'static str {
+        match self.store.backend() {
+            custodia_store::Backend::Sqlite => "sqlite",
+            custodia_store::Backend::Postgres => "postgres",
+        }
+    }
+
+    /// A configured region by name, or the default region.
+    pub fn region(&self, name: Option<&str>) -> Result<Region, EngineError> {
+        match name {
+            None => Ok(self.config.default_region().clone()),
+            Some(n) => self
+                .config
+                .regions
+                .iter()
+                .find(|r| r.as_str() == n)
+                .cloned()
+                .ok_or_else(|| {
+                    EngineError::Workspace(format!(
+                        "region {n:?} is not configured; configured: {}; add it to [regions] names in custodia.toml and rerun `custodia init`",
+                        self.config.regions.iter().map(Region::as_str).collect::<Vec<_>>().join(", ")
+                    ))
+                }),
+        }
+    }
+
+    /// The SubjectRef of an identifier in a region.
+    pub fn subject_ref(&self, id: &SubjectId, region: &Region) -> SubjectRef {
+        id.subject_ref(&self.master, region)
+    }
+
+    /// Appends entries to the audit log and signs a checkpoint over the new tree, so every
+    /// command's actions are covered by a signature as soon as it reports success.
+    pub async fn record(&self, entries: Vec<NewEntry>) -> Result<Vec<u64>, EngineError> {
+        let indexes = audit_log::append(&self.store, &self.actor, entries).await?;
+        audit_log::checkpoint(self).await?;
+        Ok(indexes)
+    }
+}
