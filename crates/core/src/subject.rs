@@ -138,7 +138,7 @@ fn canonical_phone(value: &str) -> Result<String, CoreError> {
     let v = v.strip_prefix("00").map(|r| format!("+{r}")).unwrap_or(v);
     if !v.starts_with('+') {
         return Err(CoreError::Subject(
-            "a phone identifier needs its country code, e.g. phone:+44 20 7946 0958".into(),
+            "a phone identifier needs its country code, e.g. phone:+1 202 555 0100".into(),
         ));
     }
     let mut digits = String::with_capacity(16);

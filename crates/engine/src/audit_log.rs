@@ -130,26 +130,23 @@ pub fn signer(ws: &Workspace) -> Result<NoteSigner, EngineError> {
 /// Signs a checkpoint over the current tree (unless the latest one already covers it) and
 /// returns the signed note.
 pub async fn checkpoint(ws: &Workspace) -> Result<String, EngineError> {
-    let store = ws.store();
-    let tip = store.audit_tip().await?;
-    if let Some(last) = store.audit_checkpoints().await?.last() {
-        if last.size == tip.size {
-            return Ok(last.note.clone());
-        }
-    }
-    let root = if tip.size == 0 {
-        merkle::empty_root()
-    } else {
-        Frontier::from_bytes(&tip.frontier)?.root()
-    };
-    let cp = Checkpoint {
-        origin: ws.config().audit_origin.clone(),
-        size: tip.size,
-        root,
-    };
-    let note = cp.sign(&signer(ws)?)?;
-    store.audit_add_checkpoint(tip.size, &note).await?;
-    Ok(note)
+    let signer = signer(ws)?;
+    let origin = ws.config().audit_origin.clone();
+    ws.store()
+        .audit_checkpoint_with(|tip| {
+            let root = if tip.size == 0 {
+                merkle::empty_root()
+            } else {
+                Frontier::from_bytes(&tip.frontier)?.root()
+            };
+            let cp = Checkpoint {
+                origin,
+                size: tip.size,
+                root,
+            };
+            Ok::<_, EngineError>(cp.sign(&signer)?)
+        })
+        .await
 }
 
 /// Parsed entries of the log, from `from` on (for `custodia audit log`).

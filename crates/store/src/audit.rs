@@ -176,15 +176,49 @@ impl Store {
             .collect()
     }
 
-    /// Stores a signed checkpoint.
-    pub async fn audit_add_checkpoint(&self, size: u64, note: &str) -> Result<(), StoreError> {
+    /// Signs and stores a checkpoint over the current tip, atomically with respect to
+    /// appends and other checkpoints (so checkpoints are stored in tree order even when two
+    /// processes make them at once). When the latest checkpoint already covers the tip, it
+    /// is returned and `sign` is not called.
+    pub async fn audit_checkpoint_with<F, E>(&self, sign: F) -> Result<String, E>
+    where
+        F: FnOnce(&AuditTip) -> Result<String, E>,
+        E: From<StoreError>,
+    {
+        let mut tx = self.write_tx().await?;
+        let tip = match sqlx::query("SELECT size, frontier FROM audit_tip WHERE id = 1")
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(StoreError::from)?
+        {
+            Some(row) => AuditTip {
+                size: row.try_get::<i64, _>(0).map_err(StoreError::from)?.max(0) as u64,
+                last_leaf: None,
+                frontier: row.try_get(1).map_err(StoreError::from)?,
+            },
+            None => AuditTip::default(),
+        };
+        let latest =
+            sqlx::query("SELECT size, note FROM audit_checkpoints ORDER BY id DESC LIMIT 1")
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(StoreError::from)?;
+        if let Some(row) = latest {
+            let size: i64 = row.try_get(0).map_err(StoreError::from)?;
+            if size.max(0) as u64 == tip.size {
+                return Ok(row.try_get(1).map_err(StoreError::from)?);
+            }
+        }
+        let note = sign(&tip)?;
         sqlx::query("INSERT INTO audit_checkpoints (size, note, created_us) VALUES ($1, $2, $3)")
-            .bind(to_i64(size)?)
-            .bind(note)
+            .bind(to_i64(tip.size)?)
+            .bind(&note)
             .bind(crate::now_us())
-            .execute(self.pool())
-            .await?;
-        Ok(())
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::from)?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(note)
     }
 
     /// All checkpoints, oldest first.

@@ -1,0 +1,509 @@
+//! The custody record end to end, through the real `custodia` binary, on SQLite and on
+//! PostgreSQL (`CUSTODIA_TEST_POSTGRES_URL`; required under `CI=true`): workspace, audit log
+//! tampering (in the store's tables and in an export), two processes writing at once,
+//! consent import and checks, contracts.
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Command, Output},
+    sync::atomic::{AtomicU32, Ordering},
+};
+
+static DB_COUNTER: AtomicU32 = AtomicU32::new(0);
+
+fn custodia(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_custodia"))
+        .args(args)
+        .current_dir(dir)
+        .env("CUSTODIA_ACTOR", "test-suite")
+        .env_remove("CUSTODIA_MASTER_KEY")
+        .output()
+        .expect("custodia runs")
+}
+
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let out = custodia(dir, args);
+    assert!(
+        out.status.success(),
+        "custodia {args:?} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn block<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+/// A fresh PostgreSQL database URL, or None when no server is configured (fails under CI).
+fn fresh_postgres() -> Option<String> {
+    let Ok(base) = std::env::var("CUSTODIA_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true but CUSTODIA_TEST_POSTGRES_URL is not set: run the tests through scripts/test"
+        );
+        eprintln!("note: CUSTODIA_TEST_POSTGRES_URL not set; PostgreSQL half skipped");
+        return None;
+    };
+    let name = format!(
+        "custodia_cli_{}_{}",
+        std::process::id(),
+        DB_COUNTER.fetch_add(1, Ordering::SeqCst)
+    );
+    block(async {
+        sqlx::any::install_default_drivers();
+        let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&base)
+            .await
+            .unwrap();
+        sqlx::Executor::execute(&mut admin, format!("CREATE DATABASE {name}").as_str())
+            .await
+            .unwrap();
+    });
+    let (prefix, _) = base.rsplit_once('/').unwrap();
+    Some(format!("{prefix}/{name}"))
+}
+
+/// A new workspace on each backend: (label, folder, store URL).
+fn workspaces(tmp: &Path) -> Vec<(&'static str, PathBuf, String)> {
+    let mut out = Vec::new();
+    let sqlite = tmp.join("ws-sqlite");
+    ok(tmp, &["init", sqlite.to_str().unwrap()]);
+    out.push((
+        "sqlite",
+        sqlite.clone(),
+        format!(
+            "sqlite://{}",
+            sqlite.join(".custodia/custodia.db").display()
+        ),
+    ));
+    if let Some(url) = fresh_postgres() {
+        let pg = tmp.join("ws-postgres");
+        ok(tmp, &["init", pg.to_str().unwrap(), "--store", &url]);
+        out.push(("postgres", pg, url));
+    }
+    out
+}
+
+/// Runs SQL against a store (to play the attacker with database access).
+fn sql(url: &str, statement: &str) {
+    block(async {
+        sqlx::any::install_default_drivers();
+        let mut c = <sqlx::AnyConnection as sqlx::Connection>::connect(url)
+            .await
+            .unwrap();
+        sqlx::Executor::execute(&mut c, statement).await.unwrap();
+    });
+}
+
+fn verify(dir: &Path, export: &Path) -> Output {
+    custodia(
+        dir,
+        &[
+            "audit",
+            "verify",
+            export.to_str().unwrap(),
+            "--pubkey",
+            export.join("audit.vkey").to_str().unwrap(),
+        ],
+    )
+}
+
+fn first_bad(out: &Output) -> String {
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    err.lines()
+        .find_map(|l| l.strip_prefix("first bad entry: "))
+        .unwrap_or_else(|| panic!("no first bad entry in: {err}"))
+        .to_string()
+}
+
+#[test]
+fn init_lays_out_the_workspace_and_config_errors_name_line_key_and_fix() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ws = tmp.path().join("ws");
+    ok(
+        tmp.path(),
+        &[
+            "init",
+            ws.to_str().unwrap(),
+            "--region",
+            "eu",
+            "--region",
+            "uk",
+        ],
+    );
+    for d in [
+        "contracts",
+        "pipelines",
+        "policies",
+        ".custodia/keys",
+        ".custodia/data",
+    ] {
+        assert!(ws.join(d).is_dir(), "{d}");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(ws.join(".custodia/keys/master.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let toml = std::fs::read_to_string(ws.join("custodia.toml")).unwrap();
+    assert!(toml.contains("names = [\"eu\", \"uk\"]"), "{toml}");
+    // Idempotent.
+    let again = ok(tmp.path(), &["init", ws.to_str().unwrap(), "--json"]);
+    assert!(again.contains("\"existed\":true"), "{again}");
+    // A typo in custodia.toml: the error names file, line, key and the fix; exit 2.
+    std::fs::write(
+        ws.join("custodia.toml"),
+        "[store]\nurl = \"sqlite://.custodia/custodia.db\"\n\n[regions]\nnmaes = [\"eu\"]\n",
+    )
+    .unwrap();
+    let out = custodia(&ws, &["subject", "ref", "--email", "ana@example.com"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("custodia.toml:5:1") && err.contains("nmaes") && err.contains("fix"),
+        "{err}"
+    );
+    // Outside any workspace: says to run init.
+    let out = custodia(tmp.path(), &["audit", "log"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("custodia init"));
+}
+
+#[test]
+fn subject_refs_are_canonical_and_never_echo_the_identifier_in_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    ok(tmp.path(), &["init"]);
+    let a = ok(
+        tmp.path(),
+        &["subject", "ref", "--email", "  Ana@Example.COM "],
+    );
+    let b = ok(tmp.path(), &["subject", "ref", "email:ana@example.com"]);
+    let c = ok(
+        tmp.path(),
+        &[
+            "subject",
+            "ref",
+            "--email",
+            "ana@example.com",
+            "--region",
+            "us",
+        ],
+    );
+    assert_eq!(a, b);
+    assert_ne!(a, c);
+    assert_eq!(a.trim().len(), 64);
+    let p1 = ok(
+        tmp.path(),
+        &["subject", "ref", "--phone", "+44 (0)20 7946 0958"],
+    );
+    let p2 = ok(tmp.path(), &["subject", "ref", "phone:0044 20 7946-0958"]);
+    assert_eq!(p1, p2);
+    let out = custodia(tmp.path(), &["subject", "ref", "--phone", "020 7946 0958"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("7946"));
+}
+
+#[test]
+fn the_audit_log_catches_tampering_in_the_store_and_in_the_export() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (backend, ws, url) in workspaces(tmp.path()) {
+        for (i, p) in ["ads", "email", "analytics"].iter().enumerate() {
+            ok(
+                &ws,
+                &[
+                    "consent",
+                    "grant",
+                    "--subject",
+                    &format!("email:user{i}@example.com"),
+                    "--purpose",
+                    p,
+                ],
+            );
+        }
+        let log = ok(&ws, &["audit", "log", "--json"]);
+        assert_eq!(log.lines().count(), 4, "{backend}: {log}");
+        assert!(
+            !log.contains("user0@example.com"),
+            "{backend}: raw identifier in the audit log"
+        );
+        let proof = ok(&ws, &["audit", "prove", "2", "--json"]);
+        assert!(proof.contains("inclusion_proof"), "{proof}");
+
+        let clean = tmp.path().join(format!("{backend}-clean"));
+        ok(&ws, &["audit", "export", clean.to_str().unwrap()]);
+        assert!(
+            verify(&ws, &clean).status.success(),
+            "{backend}: clean export fails"
+        );
+
+        // Attacks on an export.
+        let lines: Vec<String> = std::fs::read_to_string(clean.join("entries.jsonl"))
+            .unwrap()
+            .lines()
+            .map(String::from)
+            .collect();
+        let attack = |name: &str, edit: &dyn Fn(&mut Vec<String>)| {
+            let dir = tmp.path().join(format!("{backend}-{name}"));
+            copy_dir(&clean, &dir);
+            let mut l = lines.clone();
+            edit(&mut l);
+            std::fs::write(dir.join("entries.jsonl"), l.join("\n") + "\n").unwrap();
+            first_bad(&verify(&ws, &dir))
+        };
+        assert_eq!(
+            attack("altered", &|l| l[2] =
+                l[2].replace("\"purpose:email\"", "\"purpose:other\"")),
+            "2",
+            "{backend}"
+        );
+        assert_eq!(
+            attack("removed", &|l| {
+                l.remove(1);
+            }),
+            "1",
+            "{backend}"
+        );
+        assert_eq!(attack("reordered", &|l| l.swap(1, 2)), "1", "{backend}");
+        assert_eq!(
+            attack("inserted", &|l| {
+                let x = l[1].clone();
+                l.insert(2, x);
+            }),
+            "2",
+            "{backend}"
+        );
+        // A checkpoint signed by someone else: the signature check fails (exit 1).
+        let forged = tmp.path().join(format!("{backend}-forged"));
+        copy_dir(&clean, &forged);
+        let note = forged.join("checkpoints/000002.note");
+        let text = std::fs::read_to_string(&note).unwrap();
+        std::fs::write(&note, text.replacen("\n2\n", "\n3\n", 1)).unwrap();
+        assert_eq!(verify(&ws, &forged).status.code(), Some(1), "{backend}");
+
+        // Attacks on the store's table, then a fresh export.
+        sql(&url, "UPDATE audit_entries SET body = replace(body, 'consent.grant', 'consent.grunt') WHERE idx = 3");
+        let after = tmp.path().join(format!("{backend}-db-altered"));
+        ok(&ws, &["audit", "export", after.to_str().unwrap()]);
+        assert_eq!(first_bad(&verify(&ws, &after)), "3", "{backend}");
+        sql(&url, "UPDATE audit_entries SET body = replace(body, 'consent.grunt', 'consent.grant') WHERE idx = 3");
+        sql(&url, "DELETE FROM audit_entries WHERE idx = 1");
+        let deleted = tmp.path().join(format!("{backend}-db-deleted"));
+        ok(&ws, &["audit", "export", deleted.to_str().unwrap()]);
+        assert_eq!(first_bad(&verify(&ws, &deleted)), "1", "{backend}");
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to.join("checkpoints")).unwrap();
+    for f in ["entries.jsonl", "audit.vkey"] {
+        std::fs::copy(from.join(f), to.join(f)).unwrap();
+    }
+    for e in std::fs::read_dir(from.join("checkpoints")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), to.join("checkpoints").join(e.file_name())).unwrap();
+    }
+}
+
+#[test]
+fn two_processes_writing_at_once_leave_one_consistent_log() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (backend, ws, _) in workspaces(tmp.path()) {
+        let workers: Vec<_> = (0..2)
+            .map(|w| {
+                let ws = ws.clone();
+                std::thread::spawn(move || {
+                    for i in 0..8 {
+                        ok(
+                            &ws,
+                            &[
+                                "consent",
+                                "grant",
+                                "--subject",
+                                &format!("customer_id:w{w}-{i}"),
+                                "--purpose",
+                                "ads",
+                            ],
+                        );
+                    }
+                })
+            })
+            .collect();
+        for w in workers {
+            w.join().unwrap();
+        }
+        let log = ok(&ws, &["audit", "log", "--json"]);
+        assert_eq!(log.lines().count(), 17, "{backend}");
+        let export = tmp.path().join(format!("{backend}-concurrent"));
+        ok(&ws, &["audit", "export", export.to_str().unwrap()]);
+        assert!(verify(&ws, &export).status.success(), "{backend}");
+        let events = ok(&ws, &["consent", "export"]);
+        assert_eq!(events.lines().count(), 16, "{backend}");
+    }
+}
+
+#[test]
+fn consent_imports_all_or_nothing_and_answers_point_in_time() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (backend, ws, _) in workspaces(tmp.path()) {
+        let good = ws.join("cmp.csv");
+        std::fs::write(
+            &good,
+            "email,purpose,status,timestamp,gpc\n\
+             ana@example.com,personalization,granted,2026-01-01T00:00:00Z,\n\
+             ana@example.com,personalization,withdrawn,2026-06-01T00:00:00Z,\n\
+             bo@example.com,model_training,opt_in,2026-02-01T00:00:00Z,true\n",
+        )
+        .unwrap();
+        let out = ok(&ws, &["consent", "import", "cmp.csv", "--json"]);
+        assert!(
+            out.contains("\"events\":4") && out.contains("\"gpc_opt_outs\":1"),
+            "{backend}: {out}"
+        );
+        let check = |purpose: &str, subject: &str, at: &str| {
+            custodia(
+                &ws,
+                &[
+                    "consent",
+                    "check",
+                    "--subject",
+                    subject,
+                    "--purpose",
+                    purpose,
+                    "--at",
+                    at,
+                    "--json",
+                ],
+            )
+        };
+        let mid = check(
+            "personalization",
+            "email:ana@example.com",
+            "2026-03-01T00:00:00Z",
+        );
+        assert_eq!(mid.status.code(), Some(0), "{backend}");
+        assert!(String::from_utf8_lossy(&mid.stdout).contains("\"status\":\"granted\""));
+        assert_eq!(
+            check(
+                "personalization",
+                "email:ana@example.com",
+                "2026-07-01T00:00:00Z"
+            )
+            .status
+            .code(),
+            Some(1)
+        );
+        assert_eq!(
+            check(
+                "personalization",
+                "email:ana@example.com",
+                "2025-12-01T00:00:00Z"
+            )
+            .status
+            .code(),
+            Some(1)
+        );
+        assert_eq!(
+            check(
+                "sale_sharing",
+                "email:bo@example.com",
+                "2026-03-01T00:00:00Z"
+            )
+            .status
+            .code(),
+            Some(1)
+        );
+        assert_eq!(
+            check(
+                "model_training",
+                "email:bo@example.com",
+                "2026-03-01T00:00:00Z"
+            )
+            .status
+            .code(),
+            Some(0)
+        );
+
+        // One bad row: nothing imported, the error names the line, never the value.
+        std::fs::write(
+            ws.join("bad.csv"),
+            "email,purpose,status,timestamp\n\
+             carl@example.com,ads,granted,2026-01-01T00:00:00Z\n\
+             dana@example.com,ads,maybe,2026-01-01T00:00:00Z\n",
+        )
+        .unwrap();
+        let out = custodia(&ws, &["consent", "import", "bad.csv"]);
+        assert_eq!(out.status.code(), Some(2), "{backend}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("line 3") && err.contains("status") && !err.contains("dana"),
+            "{err}"
+        );
+        assert_eq!(
+            ok(&ws, &["consent", "export"]).lines().count(),
+            4,
+            "{backend}: half an import landed"
+        );
+    }
+}
+
+#[test]
+fn contracts_are_validated_and_registered_as_versions() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (backend, ws, _) in workspaces(tmp.path()) {
+        let contract = "dataset: customers\nowner: data@example.com\nregion: eu\nsubject_key: email\nretention: 2y\npurposes:\n  - name: personalization\n    legal_basis: consent\ncolumns:\n  - name: email\n    classification: L2\n    pii: EMAIL_ADDRESS\n    transform: tokenize\n";
+        std::fs::write(ws.join("contracts/customers.yaml"), contract).unwrap();
+        let out = ok(&ws, &["contract", "apply", "contracts/", "--json"]);
+        assert!(out.contains("\"outcome\":\"new\""), "{backend}: {out}");
+        let out = ok(&ws, &["contract", "apply", "contracts/", "--json"]);
+        assert!(
+            out.contains("\"outcome\":\"unchanged\""),
+            "{backend}: {out}"
+        );
+        std::fs::write(
+            ws.join("contracts/customers.yaml"),
+            contract.replace("2y", "1y"),
+        )
+        .unwrap();
+        let out = ok(&ws, &["contract", "apply", "contracts/", "--json"]);
+        assert!(
+            out.contains("\"outcome\":\"changed\"") && out.contains("\"version\":2"),
+            "{out}"
+        );
+        let show = ok(&ws, &["contract", "show", "customers"]);
+        assert!(show.contains("v1 ") && show.contains("v2 ") && show.contains("retention: 1y"));
+        let log = ok(&ws, &["audit", "log", "--json"]);
+        assert_eq!(log.matches("contract.register").count(), 2, "{backend}");
+        // A region the workspace does not have: file, line and the fix; nothing registered.
+        std::fs::write(
+            ws.join("contracts/orders.yaml"),
+            contract
+                .replace("customers", "orders")
+                .replace("region: eu", "region: mars"),
+        )
+        .unwrap();
+        let out = custodia(&ws, &["contract", "apply", "contracts/"]);
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("orders.yaml:3") && err.contains("custodia.toml"),
+            "{err}"
+        );
+        assert!(!ok(&ws, &["contract", "list"]).contains("orders"));
+        let out = custodia(&ws, &["contract", "validate", "contracts/"]);
+        assert_eq!(out.status.code(), Some(2));
+    }
+}
