@@ -134,6 +134,14 @@ struct DeidArgs {
     /// Workspace folder holding .custodia/keys/master.key.
     #[arg(long, default_value = ".")]
     workspace: PathBuf,
+    /// Encrypt `tokenize` fields under each row's subject key, the subject named by this
+    /// column: COLUMN=KIND (email, phone, customer_id; default email). Needs a workspace
+    /// (`custodia init`); erasing a subject is then `custodia keys shred`.
+    #[arg(long, value_name = "COLUMN[=KIND]")]
+    subject_column: Option<String>,
+    /// Region whose keys encrypt per-subject fields (default: the first configured).
+    #[arg(long, requires = "subject_column")]
+    region: Option<String>,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -446,9 +454,30 @@ fn deid(a: DeidArgs) -> Result<u8> {
     if same_file(&a.input, &a.out) {
         bail!("--out must differ from the input (the input is left untouched)");
     }
-    let key = keys::load_master_key(&a.workspace, keys::IfMissing::Create)?;
     let analyzer = analyzer(0.5, None)?;
-    let report = custodia_engine::deidentify_file(&analyzer, &key, &a.input, &a.out, &plan)?;
+    let report = match &a.subject_column {
+        Some(spec) => {
+            let (column, kind) = match spec.split_once('=') {
+                Some((c, k)) => (c.to_string(), custodia_core::SubjectKind::parse(k)?),
+                None => (spec.clone(), custodia_core::SubjectKind::Email),
+            };
+            crate::custody::block_on(async {
+                let ws = custodia_engine::Workspace::open(&a.workspace).await?;
+                let subject = custodia_engine::keyring::SubjectColumn {
+                    column,
+                    kind,
+                    region: ws.region(a.region.as_deref())?,
+                };
+                Ok(ws
+                    .deidentify_by_subject(&analyzer, &a.input, &a.out, &plan, &subject)
+                    .await?)
+            })?
+        }
+        None => {
+            let key = keys::load_master_key(&a.workspace, keys::IfMissing::Create)?;
+            custodia_engine::deidentify_file(&analyzer, &key, &a.input, &a.out, &plan)?
+        }
+    };
     if a.json {
         println!(
             "{}",
@@ -505,8 +534,39 @@ fn detokenize(a: DetokenizeArgs) -> Result<u8> {
     if same_file(&a.input, &a.out) {
         bail!("--out must differ from the input");
     }
-    let key = keys::load_master_key(&a.workspace, keys::IfMissing::Fail)?;
-    let n = custodia_engine::detokenize_file(&key, &a.input, &a.out, &a.column, &a.fpe_column)?;
-    println!("restored {n} value(s); wrote {}", a.out.display());
+    let in_workspace = a
+        .workspace
+        .canonicalize()
+        .map(|d| d.ancestors().any(|p| p.join("custodia.toml").is_file()))
+        .unwrap_or(false);
+    let report = if in_workspace {
+        // The store holds subject keys: per-subject fields open while their key exists.
+        crate::custody::block_on(async {
+            let ws = custodia_engine::Workspace::open(&a.workspace).await?;
+            Ok(ws
+                .detokenize_file(&a.input, &a.out, &a.column, &a.fpe_column)
+                .await?)
+        })?
+    } else {
+        let key = keys::load_master_key(&a.workspace, keys::IfMissing::Fail)?;
+        custodia_engine::detokenize_file(&key, &a.input, &a.out, &a.column, &a.fpe_column)?
+    };
+    println!(
+        "restored {} value(s); wrote {}",
+        report.restored,
+        a.out.display()
+    );
+    if report.shredded > 0 {
+        println!(
+            "{} value(s) stay encrypted: their subjects' keys were shredded (erased for good)",
+            report.shredded
+        );
+    }
+    if report.no_key > 0 {
+        println!(
+            "{} value(s) stay encrypted: this workspace has no key for their subjects",
+            report.no_key
+        );
+    }
     Ok(0)
 }

@@ -212,7 +212,7 @@ pub fn run() -> Result<u8> {
 
     println!("\n4. detokenize with the workspace key (only the key holder can)\n");
     let back = dir.join("reviews.restored.csv");
-    let n = detokenize_file(&key, &out, &back, &[], &[])?;
+    let n = detokenize_file(&key, &out, &back, &[], &[])?.restored;
     let identical = std::fs::read_to_string(&back)? == before;
     println!("   restored {n} value(s); identical to the original: {identical}");
     println!("\nNothing above printed a raw value from the customers table; reports carry column names, entity types and counts.");

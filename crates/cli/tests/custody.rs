@@ -507,3 +507,85 @@ fn contracts_are_validated_and_registered_as_versions() {
         assert_eq!(out.status.code(), Some(2));
     }
 }
+
+#[test]
+fn shredding_a_subject_key_makes_every_copy_of_their_fields_unreadable() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (backend, ws, _) in workspaces(tmp.path()) {
+        std::fs::write(
+            ws.join("customers.csv"),
+            "email,plan,note\n\
+             ana@example.com,pro,call ana@example.com after 5\n\
+             bo@example.com,free,no notes\n\
+             ana@example.com,pro,renewal\n",
+        )
+        .unwrap();
+        let deid = [
+            "deid",
+            "customers.csv",
+            "--out",
+            "customers.deid.csv",
+            "--column",
+            "email=tokenize",
+            "--column",
+            "note=tokenize",
+            "--subject-column",
+            "email=email",
+            "--json",
+        ];
+        let report = ok(&ws, &deid);
+        assert!(report.contains("\"rows\": 3"), "{backend}: {report}");
+        let sealed = std::fs::read_to_string(ws.join("customers.deid.csv")).unwrap();
+        assert!(
+            !sealed.contains("ana@example.com") && sealed.contains("sk1."),
+            "{backend}: {sealed}"
+        );
+        // A copy made before the shred: a backup, an export, a laptop.
+        std::fs::copy(ws.join("customers.deid.csv"), ws.join("backup.csv")).unwrap();
+
+        let ref_before = ok(&ws, &["subject", "ref", "email:ana@example.com"]);
+        ok(&ws, &["keys", "rotate", "--region", "eu"]);
+        assert_eq!(
+            ok(&ws, &["subject", "ref", "email:ana@example.com"]),
+            ref_before,
+            "{backend}: rotation moved a SubjectRef"
+        );
+        ok(
+            &ws,
+            &["detokenize", "customers.deid.csv", "--out", "restored.csv"],
+        );
+        let restored = std::fs::read_to_string(ws.join("restored.csv")).unwrap();
+        assert!(
+            restored.contains("ana@example.com,pro,call ana@example.com after 5")
+                && restored.contains("bo@example.com"),
+            "{backend}: {restored}"
+        );
+
+        let shred = ok(&ws, &["keys", "shred", "email:ana@example.com", "--json"]);
+        assert!(shred.contains("\"key_existed\":true"), "{backend}: {shred}");
+        for file in ["backup.csv", "customers.deid.csv"] {
+            let out = ok(&ws, &["detokenize", file, "--out", "after.csv"]);
+            let after = std::fs::read_to_string(ws.join("after.csv")).unwrap();
+            assert!(
+                !after.contains("ana@example.com"),
+                "{backend}: {file} still opens after the shred: {after}"
+            );
+            assert!(
+                after.contains("bo@example.com"),
+                "{backend}: other subjects must stay readable"
+            );
+            assert!(out.contains("keys were shredded"), "{backend}: {out}");
+        }
+        // The shred is in the audit log, by ref only.
+        let log = ok(&ws, &["audit", "log", "--json"]);
+        assert!(
+            log.contains("\"key.shred\"") && log.contains(ref_before.trim()),
+            "{backend}"
+        );
+        assert!(!log.contains("ana@example.com"));
+        // New data for a shredded subject is refused rather than silently re-keyed.
+        let out = custodia(&ws, &deid);
+        assert_ne!(out.status.code(), Some(0), "{backend}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("crypto-shredded"));
+    }
+}

@@ -5,7 +5,12 @@ use std::{collections::BTreeMap, path::Path};
 use custodia_core::{keys::MasterKey, Contract, EntityType, Operator};
 use custodia_detect::{Analyzer, DeidOutcome, Deidentifier};
 
-use crate::{scan::scan_table, table::Table, EngineError, ScanOptions};
+use crate::{
+    keyring::{RowKeys, SubjectDataKey, Unreadable, SUBJECT_TOKEN_PREFIX},
+    scan::scan_table,
+    table::Table,
+    EngineError, ScanOptions,
+};
 
 /// How one column is de-identified.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,7 +63,19 @@ pub fn deidentify_file(
     output: &Path,
     plan: &DeidPlan,
 ) -> Result<DeidReport, EngineError> {
-    let mut table = Table::read(input)?;
+    deidentify_table(analyzer, key, Table::read(input)?, output, plan, None)
+}
+
+/// The de-identification itself. With `row_keys`, `tokenize` encrypts each row's values
+/// under that row's subject key instead of the workspace-wide key.
+pub(crate) fn deidentify_table(
+    analyzer: &Analyzer,
+    key: &MasterKey,
+    mut table: Table,
+    output: &Path,
+    plan: &DeidPlan,
+    row_keys: Option<&RowKeys>,
+) -> Result<DeidReport, EngineError> {
     let mut report = DeidReport::default();
     let rules = rules_for(analyzer, &mut table, plan, &mut report)?;
     let d = Deidentifier::new(key);
@@ -81,9 +98,31 @@ pub fn deidentify_file(
         .collect();
     let cols: Vec<usize> = by_col.keys().copied().collect();
     use std::sync::atomic::Ordering::Relaxed;
-    table.rewrite_columns(&cols, &|c, value| {
+    table.rewrite_columns(&cols, &|c, row, value| {
         let ri = by_col[&c];
         let rule = &rules[ri];
+        if let (Operator::Tokenize, Some(keys)) = (&rule.operator, row_keys) {
+            let key = keys.key(row);
+            return Ok(match rule.entity {
+                Some(_) => {
+                    counters[ri].fetch_add(1, Relaxed);
+                    key.encrypt(value)
+                }
+                None => {
+                    let findings = analyzer.analyze(value);
+                    counters[ri].fetch_add(findings.len(), Relaxed);
+                    let mut out = String::with_capacity(value.len() * 2);
+                    let mut at = 0;
+                    for f in &findings {
+                        out.push_str(&value[at..f.start]);
+                        out.push_str(&key.encrypt(&value[f.start..f.end]));
+                        at = f.end;
+                    }
+                    out.push_str(&value[at..]);
+                    out
+                }
+            });
+        }
         Ok(match rule.entity {
             Some(e) => match d.apply_value_or_redact(&rule.operator, Some(e), value) {
                 DeidOutcome::Applied(v) => {
@@ -221,20 +260,79 @@ fn rules_for(
     }
 }
 
+/// What `detokenize` did, without any values.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DetokenizeReport {
+    /// Values restored.
+    pub restored: usize,
+    /// Subject-key fields left encrypted because the subject's key was shredded.
+    pub shredded: usize,
+    /// Subject-key fields left encrypted because this workspace has no key for them.
+    pub no_key: usize,
+}
+
 /// Reverses tokens (anywhere in the named columns, or all columns) and FPE in the named
-/// columns. Returns the number of values restored.
+/// columns with the workspace key. Subject-key fields (`sk1.…`) need the workspace's store:
+/// see `Workspace::detokenize_file`.
 pub fn detokenize_file(
     key: &MasterKey,
     input: &Path,
     output: &Path,
     columns: &[String],
     fpe_columns: &[String],
-) -> Result<usize, EngineError> {
-    let mut table = Table::read(input)?;
+) -> Result<DetokenizeReport, EngineError> {
+    detokenize_table(
+        key,
+        Table::read(input)?,
+        output,
+        columns,
+        fpe_columns,
+        &SubjectKeys::new(),
+    )
+}
+
+/// Subject data keys by SubjectRef (or why there is none), for `detokenize`.
+pub(crate) type SubjectKeys = std::collections::HashMap<String, Result<SubjectDataKey, Unreadable>>;
+
+/// Every `sk1.<ref>.<ciphertext>` token in `text`, as (start, end, ref).
+pub(crate) fn subject_tokens(text: &str) -> Vec<(usize, usize, &str)> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(off) = text[from..].find(SUBJECT_TOKEN_PREFIX) {
+        let start = from + off;
+        let body = &text[start + SUBJECT_TOKEN_PREFIX.len()..];
+        let hex = body.bytes().take_while(u8::is_ascii_hexdigit).count();
+        let glued = start > 0 && text.as_bytes()[start - 1].is_ascii_alphanumeric();
+        if hex == 64 && body.as_bytes().get(64) == Some(&b'.') && !glued {
+            let ct = body[65..]
+                .bytes()
+                .take_while(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_')
+                .count();
+            if ct > 0 {
+                let end = start + SUBJECT_TOKEN_PREFIX.len() + 65 + ct;
+                out.push((start, end, &body[..64]));
+                from = end;
+                continue;
+            }
+        }
+        from = start + SUBJECT_TOKEN_PREFIX.len();
+    }
+    out
+}
+
+pub(crate) fn detokenize_table(
+    key: &MasterKey,
+    mut table: Table,
+    output: &Path,
+    columns: &[String],
+    fpe_columns: &[String],
+    subject_keys: &SubjectKeys,
+) -> Result<DetokenizeReport, EngineError> {
+    let input = table.source.clone();
     for c in columns.iter().chain(fpe_columns) {
         if !table.columns.contains(c) {
             return Err(EngineError::Columns {
-                path: input.to_path_buf(),
+                path: input.clone(),
                 message: format!("no column {c:?} (columns: {})", table.columns.join(", ")),
             });
         }
@@ -242,6 +340,8 @@ pub fn detokenize_file(
     let d = Deidentifier::new(key);
     let restored = std::sync::atomic::AtomicUsize::new(0);
     let failed = std::sync::atomic::AtomicUsize::new(0);
+    let shredded = std::sync::atomic::AtomicUsize::new(0);
+    let no_key = std::sync::atomic::AtomicUsize::new(0);
     let idx = |names: &[String]| -> Vec<usize> {
         names
             .iter()
@@ -258,9 +358,9 @@ pub fn detokenize_file(
     };
     let all: Vec<usize> = tok_idx.iter().chain(&fpe_idx).copied().collect();
     use std::sync::atomic::Ordering::Relaxed;
-    table.rewrite_columns(&all, &|c, v| {
+    table.rewrite_columns(&all, &|c, _row, v| {
         if fpe_idx.contains(&c) {
-            match d.fpe_decrypt(v) {
+            return match d.fpe_decrypt(v) {
                 Ok(p) => {
                     restored.fetch_add(1, Relaxed);
                     Ok(p)
@@ -269,18 +369,50 @@ pub fn detokenize_file(
                     failed.fetch_add(1, Relaxed);
                     Ok(v.to_string())
                 }
-            }
-        } else {
-            let (t, n) = d.detokenize_text(v);
-            restored.fetch_add(n, Relaxed);
-            Ok(t)
+            };
         }
+        // Subject-key fields first: each opens with its subject's key, if it still exists.
+        let mut text = String::with_capacity(v.len());
+        let mut at = 0;
+        for (start, end, subject) in subject_tokens(v) {
+            text.push_str(&v[at..start]);
+            let token = &v[start..end];
+            match subject_keys.get(subject) {
+                Some(Ok(k)) => match k.decrypt_token(token) {
+                    Some(p) => {
+                        restored.fetch_add(1, Relaxed);
+                        text.push_str(&p);
+                    }
+                    None => {
+                        failed.fetch_add(1, Relaxed);
+                        text.push_str(token);
+                    }
+                },
+                Some(Err(Unreadable::Shredded)) => {
+                    shredded.fetch_add(1, Relaxed);
+                    text.push_str(token);
+                }
+                _ => {
+                    no_key.fetch_add(1, Relaxed);
+                    text.push_str(token);
+                }
+            }
+            at = end;
+        }
+        text.push_str(&v[at..]);
+        let (t, n) = d.detokenize_text(&text);
+        restored.fetch_add(n, Relaxed);
+        Ok(t)
     })?;
-    let restored = restored.into_inner();
-    let looks_tokenized = failed.into_inner() == 0 || restored > 0;
-    if restored == 0 && !looks_tokenized {
+    let report = DetokenizeReport {
+        restored: restored.into_inner(),
+        shredded: shredded.into_inner(),
+        no_key: no_key.into_inner(),
+    };
+    let looks_tokenized = failed.into_inner() == 0 || report.restored > 0;
+    if report.restored == 0 && !looks_tokenized {
         return Err(EngineError::Key("no value decrypted with this key".into()));
     }
     table.write(output)?;
-    Ok(restored)
+    Ok(report)
 }

@@ -64,6 +64,14 @@ impl SubjectDataKey {
         )
     }
 
+    /// Decrypts a whole `sk1.<ref>.<ciphertext>` token made with this key.
+    pub(crate) fn decrypt_token(&self, token: &str) -> Option<String> {
+        let (subject, body) = parse_subject_token(token)?;
+        (subject == self.subject)
+            .then(|| self.decrypt(body))
+            .flatten()
+    }
+
     fn decrypt(&self, body: &str) -> Option<String> {
         let ct = URL_SAFE_NO_PAD.decode(body).ok()?;
         let pt = siv(&self.key)
@@ -117,6 +125,28 @@ impl Workspace {
         region: &Region,
         subject: &SubjectRef,
     ) -> Result<SubjectDataKey, EngineError> {
+        let (key, created) = self.ensure_subject_key(region, subject).await?;
+        if created {
+            let mut counts = BTreeMap::new();
+            counts.insert("keys_created".into(), 1);
+            self.record(vec![NewEntry {
+                action: "key.create".into(),
+                object: format!("region:{region}"),
+                subjects: vec![subject.clone()],
+                counts,
+                details: BTreeMap::new(),
+            }])
+            .await?;
+        }
+        Ok(key)
+    }
+
+    /// The key and whether it was created now; the caller audits (one entry per batch).
+    async fn ensure_subject_key(
+        &self,
+        region: &Region,
+        subject: &SubjectRef,
+    ) -> Result<(SubjectDataKey, bool), EngineError> {
         let mut fresh = Zeroizing::new([0u8; 64]);
         rand::rngs::OsRng.fill_bytes(fresh.as_mut());
         let (stored, created) = self
@@ -128,19 +158,10 @@ impl Workspace {
                     .map_err(|_| EngineError::Key("key wrapping failed".into()))
             })
             .await?;
-        if created {
-            let mut counts = BTreeMap::new();
-            counts.insert("key_version".into(), stored.key_version as u64);
-            self.record(vec![NewEntry {
-                action: "key.create".into(),
-                object: format!("region:{region}"),
-                subjects: vec![subject.clone()],
-                counts,
-                details: BTreeMap::new(),
-            }])
-            .await?;
-        }
-        self.unwrap_key(region, subject, stored.key_version, &stored.wrapped)
+        Ok((
+            self.unwrap_key(region, subject, stored.key_version, &stored.wrapped)?,
+            created,
+        ))
     }
 
     /// The subject's data key if it exists.
@@ -162,27 +183,6 @@ impl Workspace {
                 SubjectKeyLookup::Missing => Err(Unreadable::NoKey),
             },
         )
-    }
-
-    /// Reads a subject-encrypted field back, looking the key up in any configured region.
-    pub async fn decrypt_subject_field(
-        &self,
-        token: &str,
-    ) -> Result<Result<String, Unreadable>, EngineError> {
-        let Some((subject, body)) = parse_subject_token(token) else {
-            return Ok(Err(Unreadable::Malformed));
-        };
-        let mut outcome = Err(Unreadable::NoKey);
-        for region in &self.config().regions {
-            match self.subject_key(region, &subject).await? {
-                Ok(key) => {
-                    return Ok(key.decrypt(body).ok_or(Unreadable::Malformed));
-                }
-                Err(Unreadable::Shredded) => outcome = Err(Unreadable::Shredded),
-                Err(_) => {}
-            }
-        }
-        Ok(outcome)
     }
 
     /// Crypto-shreds a subject's key. Returns whether a key existed.
@@ -245,5 +245,160 @@ impl Workspace {
         siv(&kek)
             .encrypt([wrap_ad(region, &subject, new)], key.key.as_ref())
             .map_err(|_| EngineError::Key("key wrapping failed".into()))
+    }
+}
+
+/// Which subject key encrypts each row of a table.
+pub struct RowKeys {
+    per_row: Vec<usize>,
+    keys: Vec<SubjectDataKey>,
+}
+
+impl RowKeys {
+    pub(crate) fn key(&self, row: usize) -> &SubjectDataKey {
+        &self.keys[self.per_row[row]]
+    }
+}
+
+/// The column that says whose data a row is, for per-subject encryption.
+#[derive(Debug, Clone)]
+pub struct SubjectColumn {
+    /// Column name.
+    pub column: String,
+    /// What kind of identifier it holds.
+    pub kind: custodia_core::SubjectKind,
+    /// Region whose keys are used.
+    pub region: Region,
+}
+
+impl Workspace {
+    /// De-identifies a file with `tokenize` under each row's subject key (created on first
+    /// use), so erasing a subject later is shredding one key. Every row needs a valid
+    /// subject identifier; one audit entry records the run (rows, subjects, keys created).
+    pub async fn deidentify_by_subject(
+        &self,
+        analyzer: &custodia_detect::Analyzer,
+        input: &std::path::Path,
+        output: &std::path::Path,
+        plan: &crate::DeidPlan,
+        subject: &SubjectColumn,
+    ) -> Result<crate::DeidReport, EngineError> {
+        let table = crate::Table::read(input)?;
+        let col = table
+            .columns
+            .iter()
+            .position(|c| *c == subject.column)
+            .ok_or_else(|| EngineError::Columns {
+                path: input.to_path_buf(),
+                message: format!(
+                    "--subject-column {:?} is not in the data (columns: {})",
+                    subject.column,
+                    table.columns.join(", ")
+                ),
+            })?;
+        let values = table.column_values(col, usize::MAX);
+        let mut index: std::collections::HashMap<SubjectRef, usize> =
+            std::collections::HashMap::new();
+        let mut refs = Vec::new();
+        let mut per_row = Vec::with_capacity(values.len());
+        for (row, v) in values.iter().enumerate() {
+            let id = v
+                .as_deref()
+                .ok_or_else(|| format!("subject column {:?} is empty", subject.column))
+                .and_then(|v| custodia_core::SubjectId::new(subject.kind, v).map_err(|e| e.to_string()))
+                .map_err(|m| EngineError::BadInput {
+                    path: input.to_path_buf(),
+                    line: row as u64 + 1,
+                    message: format!(
+                        "data row {}: {m}; every row needs its subject to be encrypted under their key",
+                        row + 1
+                    ),
+                })?;
+            let r = self.subject_ref(&id, &subject.region);
+            let next = refs.len();
+            let i = *index.entry(r.clone()).or_insert_with(|| {
+                refs.push(r);
+                next
+            });
+            per_row.push(i);
+        }
+        let mut keys = Vec::with_capacity(refs.len());
+        let mut created = 0u64;
+        for r in &refs {
+            let (k, new) = self.ensure_subject_key(&subject.region, r).await?;
+            created += u64::from(new);
+            keys.push(k);
+        }
+        let row_keys = RowKeys { per_row, keys };
+        let report = crate::deid::deidentify_table(
+            analyzer,
+            self.master(),
+            table,
+            output,
+            plan,
+            Some(&row_keys),
+        )?;
+        let mut counts = BTreeMap::new();
+        counts.insert("rows".into(), report.rows as u64);
+        counts.insert("subjects".into(), refs.len() as u64);
+        counts.insert("keys_created".into(), created);
+        let mut details = BTreeMap::new();
+        details.insert(
+            "output".into(),
+            output
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        );
+        details.insert("subject_column".into(), subject.column.clone());
+        self.record(vec![NewEntry {
+            action: "deid.subject_keys".into(),
+            object: format!("region:{}", subject.region),
+            subjects: vec![],
+            counts,
+            details,
+        }])
+        .await?;
+        Ok(report)
+    }
+
+    /// Reverses tokens with this workspace's keys: subject-key fields with their subject's
+    /// key while it exists (shredded ones stay encrypted and are counted), workspace tokens
+    /// and FPE with the master key.
+    pub async fn detokenize_file(
+        &self,
+        input: &std::path::Path,
+        output: &std::path::Path,
+        columns: &[String],
+        fpe_columns: &[String],
+    ) -> Result<crate::DetokenizeReport, EngineError> {
+        let table = crate::Table::read(input)?;
+        let mut wanted: Vec<String> = Vec::new();
+        for c in 0..table.columns.len() {
+            for v in table.column_values(c, usize::MAX).into_iter().flatten() {
+                for (_, _, r) in crate::deid::subject_tokens(&v) {
+                    wanted.push(r.to_string());
+                }
+            }
+        }
+        wanted.sort();
+        wanted.dedup();
+        let mut keys = crate::deid::SubjectKeys::new();
+        for r in wanted {
+            let subject = SubjectRef::parse(&r)?;
+            let mut found = Err(Unreadable::NoKey);
+            for region in &self.config().regions {
+                match self.subject_key(region, &subject).await? {
+                    Ok(k) => {
+                        found = Ok(k);
+                        break;
+                    }
+                    Err(Unreadable::Shredded) => found = Err(Unreadable::Shredded),
+                    Err(_) => {}
+                }
+            }
+            keys.insert(r, found);
+        }
+        crate::deid::detokenize_table(self.master(), table, output, columns, fpe_columns, &keys)
     }
 }

@@ -19,7 +19,9 @@ pub mod time;
 mod workspace;
 
 pub use custodia_store::{ConsentEvent, ConsentState, ContractRecord, Registered};
-pub use deid::{deidentify_file, detokenize_file, DeidPlan, DeidReport, DeidRule};
+pub use deid::{
+    deidentify_file, detokenize_file, DeidPlan, DeidReport, DeidRule, DetokenizeReport,
+};
 pub use documents::{parse_documents, Document, DocumentFields};
 pub use error::EngineError;
 pub use scan::{draft_contract, scan_paths, ColumnReport, ScanOptions, ScanReport, SourceReport};

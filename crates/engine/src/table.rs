@@ -143,34 +143,35 @@ impl Table {
         }
     }
 
-    /// Rewrites the given columns cell by cell; `f(column, value)` returns the new text
+    /// Rewrites the given columns cell by cell; `f(column, row, value)` returns the new text
     /// (`None` keeps a null). Rewritten Parquet columns become strings.
     pub fn rewrite_columns(
         &mut self,
         columns: &[usize],
-        f: &(dyn Fn(usize, &str) -> Result<String, EngineError> + Sync),
+        f: &(dyn Fn(usize, usize, &str) -> Result<String, EngineError> + Sync),
     ) -> Result<(), EngineError> {
         let names = self.columns.clone();
         match &mut self.data {
             Data::Text(rows) => {
-                for row in rows.iter_mut() {
+                for (r, row) in rows.iter_mut().enumerate() {
                     for &c in columns {
                         if let Some(v) = &row[c] {
-                            row[c] = Some(f(c, v)?);
+                            row[c] = Some(f(c, r, v)?);
                         }
                     }
                 }
             }
             Data::Json(rows) => {
-                for row in rows.iter_mut() {
+                for (r, row) in rows.iter_mut().enumerate() {
                     for &c in columns {
                         if let Some(v) = row.get(&names[c]).and_then(json_text) {
-                            row.insert(names[c].clone(), Value::String(f(c, &v)?));
+                            row.insert(names[c].clone(), Value::String(f(c, r, &v)?));
                         }
                     }
                 }
             }
             Data::Arrow(batches) => {
+                let mut first_row = 0;
                 for b in batches.iter_mut() {
                     let mut cols: Vec<ArrayRef> = b.columns().to_vec();
                     let mut fields: Vec<Field> = b
@@ -186,7 +187,7 @@ impl Table {
                         let mut out = Vec::with_capacity(s.len());
                         for i in 0..s.len() {
                             out.push(if s.is_valid(i) {
-                                Some(f(c, s.value(i))?)
+                                Some(f(c, first_row + i, s.value(i))?)
                             } else {
                                 None
                             });
@@ -194,6 +195,7 @@ impl Table {
                         cols[c] = Arc::new(StringArray::from(out));
                         fields[c] = Field::new(fields[c].name(), DataType::Utf8, true);
                     }
+                    first_row += b.num_rows();
                     *b = RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)
                         .map_err(|e| EngineError::data(&self.source, e))?;
                 }
