@@ -91,6 +91,19 @@ pub fn verify_log(
     let last = checkpoints
         .last()
         .expect("open_checkpoints refuses an empty list");
+    // Entries past the last signed checkpoint are vouched for by nobody: an export that
+    // carries them was extended after it was signed.
+    if last.size < n {
+        return Err(fail(
+            Some(last.size),
+            Some(checkpoints.len() - 1),
+            None,
+            format!(
+                "entries {}..{n} are not covered by any signed checkpoint (the last signs {}); an export ends with a checkpoint over all its entries, so these were added afterwards",
+                last.size, last.size
+            ),
+        ));
+    }
     Ok(VerifyReport {
         entries: n,
         checkpoints: checkpoints.len(),

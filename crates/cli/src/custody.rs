@@ -233,6 +233,24 @@ pub fn keys(args: KeysArgs) -> Result<u8> {
                 let ws = Workspace::open(&a.workspace).await?;
                 let region = ws.region(a.region.as_deref())?;
                 let r = subject_ref_of(&ws, &a.subject, &region)?;
+                // Refs are per region: a subject named by identifier has another ref (and
+                // maybe their key) elsewhere. Shredding the wrong region would report success
+                // and leave the real key in place.
+                if let Ok(id) = SubjectId::parse(&a.subject) {
+                    let here = ws.store().subject_key(region.as_str(), r.as_str()).await?;
+                    if here == custodia_engine::SubjectKeyLookup::Missing {
+                        for other in ws.config().regions.iter().filter(|o| **o != region) {
+                            let r2 = ws.subject_ref(&id, other);
+                            if let custodia_engine::SubjectKeyLookup::Found(_) =
+                                ws.store().subject_key(other.as_str(), r2.as_str()).await?
+                            {
+                                bail!(
+                                    "this subject has no key in region {region} but has one in region {other}; rerun with --region {other}"
+                                );
+                            }
+                        }
+                    }
+                }
                 let existed = ws.shred_subject(&region, &r).await?;
                 Ok((r, existed))
             })?;
@@ -427,6 +445,8 @@ pub fn audit(args: AuditArgs) -> Result<u8> {
                     "{}",
                     json!({
                         "entry": serde_json::from_slice::<serde_json::Value>(&proof.entry.canonical_bytes())?,
+                        // The exact bytes the leaf hash covers (JSON objects above may be reordered).
+                        "entry_canonical": String::from_utf8_lossy(&proof.entry.canonical_bytes()),
                         "leaf_hash": hex32(&proof.leaf),
                         "tree_size": proof.size,
                         "inclusion_proof": path,
@@ -591,6 +611,9 @@ pub fn contract(args: ContractArgs) -> Result<u8> {
                     Err(_) => None,
                 })
             })?;
+            if regions.is_none() && !a.json {
+                eprintln!("note: no workspace here; regions are not checked (pass --workspace DIR to check them)");
+            }
             let files = contracts::contract_files(&a.paths)?;
             let mut errors = Vec::new();
             let mut ok = Vec::new();

@@ -215,9 +215,124 @@ pub fn run() -> Result<u8> {
     let n = detokenize_file(&key, &out, &back, &[], &[])?.restored;
     let identical = std::fs::read_to_string(&back)? == before;
     println!("   restored {n} value(s); identical to the original: {identical}");
+    let verified = crate::custody::block_on(custody_record(dir, &analyzer))?;
     println!("\nNothing above printed a raw value from the customers table; reports carry column names, entity types and counts.");
     println!(
-        "The workspace is deleted on exit. Next: `custodia scan --help`, `custodia deid --help`."
+        "The workspace is deleted on exit. Next: `custodia init`, `custodia scan --help`, `custodia audit --help`."
     );
-    Ok(if identical { 0 } else { 1 })
+    Ok(if identical && verified { 0 } else { 1 })
+}
+
+/// Steps 5–9: the custody record on the same folder — workspace, contract, consent,
+/// per-subject keys and a shred, and an audit log verified from its export.
+async fn custody_record(dir: &Path, analyzer: &Analyzer) -> Result<bool> {
+    use custodia_engine::{audit_log, keyring::SubjectColumn, InitOptions, Registered, Workspace};
+    println!("\n5. make it a workspace: custodia.toml, store (SQLite), regions eu and us\n");
+    let (ws, _) = Workspace::init(dir, InitOptions::default()).await?;
+    println!(
+        "   store {} in {}",
+        ws.store_kind(),
+        ws.root().join(".custodia").display()
+    );
+
+    println!("\n6. register the contract (a version per change, audited)\n");
+    for a in ws.apply_contracts(&[dir.join("contracts")]).await? {
+        let (Registered::New(v) | Registered::Changed(v) | Registered::Unchanged(v)) = a.outcome;
+        println!("   contract {} v{v}", a.dataset);
+    }
+
+    println!("\n7. import consent from a CMP export, then ask the ledger\n");
+    let mut csv = String::from("email,purpose,status,timestamp,gpc\n");
+    for i in 0..40 {
+        let status = if i % 5 == 0 { "withdrawn" } else { "granted" };
+        let gpc = if i % 13 == 0 { "true" } else { "" };
+        csv.push_str(&format!(
+            "customer{i}@example.org,personalization,{status},2026-01-{:02}T09:00:00Z,{gpc}\n",
+            1 + i % 28
+        ));
+    }
+    std::fs::write(dir.join("data/consent.csv"), csv)?;
+    let region = ws.region(None)?;
+    let r = ws
+        .consent_import(&region, &dir.join("data/consent.csv"), "eu")
+        .await?;
+    println!(
+        "   {} events: {} grants, {} withdrawals, {} GPC opt-outs of sale/sharing",
+        r.events, r.grants, r.withdrawals, r.gpc_opt_outs
+    );
+    for i in [3, 5] {
+        let id = custodia_core::SubjectId::parse(&format!("email:customer{i}@example.org"))?;
+        let purpose = custodia_core::Purpose::new("personalization")?;
+        let (sref, state) = ws.consent_check(&region, &id, &purpose, None).await?;
+        let answer = match state {
+            custodia_engine::ConsentState::Granted(_) => "allowed",
+            _ => "denied",
+        };
+        println!(
+            "   customer #{i} (ref {}…): personalization {answer}",
+            &sref.as_str()[..12]
+        );
+    }
+
+    println!(
+        "\n8. seal customers under per-subject keys, back the file up, then erase one customer\n"
+    );
+    let sealed = dir.join("customers.sealed.parquet");
+    let plan = DeidPlan::Detect {
+        operator: Operator::Tokenize,
+        overrides: Default::default(),
+    };
+    let subject = SubjectColumn {
+        column: "email".into(),
+        kind: custodia_core::SubjectKind::Email,
+        region: region.clone(),
+    };
+    ws.deidentify_by_subject(
+        analyzer,
+        &dir.join("data/customers.parquet"),
+        &sealed,
+        &plan,
+        &subject,
+    )
+    .await?;
+    let backup = dir.join("customers.backup.parquet");
+    std::fs::copy(&sealed, &backup)?;
+    let erased = ws.subject_ref(
+        &custodia_core::SubjectId::parse("email:customer0@example.org")?,
+        &region,
+    );
+    ws.shred_subject(&region, &erased).await?;
+    let reopened = ws
+        .detokenize_file(&backup, &dir.join("customers.reopened.parquet"), &[], &[])
+        .await?;
+    println!(
+        "   backup taken before the shred: {} values restored, {} stay sealed (customer #0's key is gone)",
+        reopened.restored, reopened.shredded
+    );
+
+    println!(
+        "\n9. export the audit log and verify it as an auditor would (offline, public key only)\n"
+    );
+    let export = dir.join("audit-export");
+    let (entries, checkpoints) = audit_log::export(&ws, &export).await?;
+    let vkey = std::fs::read_to_string(export.join(audit_log::VKEY_FILE))?;
+    let ok = match audit_log::verify_dir(&export, &vkey, None) {
+        Ok(r) => {
+            println!(
+                "   OK: {} entries, {checkpoints} signed checkpoints, latest root {}…",
+                r.entries,
+                r.root
+                    .iter()
+                    .take(6)
+                    .map(|b| format!("{b:02x}"))
+                    .collect::<String>()
+            );
+            r.entries == entries
+        }
+        Err(e) => {
+            println!("   FAILED: {e}");
+            false
+        }
+    };
+    Ok(ok && reopened.shredded > 0)
 }

@@ -181,6 +181,32 @@ fn init_lays_out_the_workspace_and_config_errors_name_line_key_and_fix() {
     // Outside any workspace: says to run init.
     let out = custodia(tmp.path(), &["audit", "log"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("custodia init"));
+    // Flags that would be ignored on an existing workspace are refused.
+    std::fs::write(ws.join("custodia.toml"), toml).unwrap();
+    let out = custodia(
+        tmp.path(),
+        &["init", ws.to_str().unwrap(), "--region", "us"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("edit custodia.toml"));
+    // Another master key: every command stops before it mints refs that match nothing.
+    let key = ws.join(".custodia/keys/master.key");
+    let original = std::fs::read_to_string(&key).unwrap();
+    std::fs::write(&key, "11".repeat(32)).unwrap();
+    let out = custodia(&ws, &["subject", "ref", "--email", "ana@example.com"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("does not match"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A missing key file on an existing workspace is an error, not a fresh key.
+    std::fs::remove_file(&key).unwrap();
+    let out = custodia(tmp.path(), &["init", ws.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!key.exists());
+    std::fs::write(&key, original).unwrap();
+    ok(&ws, &["audit", "log"]);
 }
 
 #[test]
@@ -289,7 +315,7 @@ fn the_audit_log_catches_tampering_in_the_store_and_in_the_export() {
         // A checkpoint signed by someone else: the signature check fails (exit 1).
         let forged = tmp.path().join(format!("{backend}-forged"));
         copy_dir(&clean, &forged);
-        let note = forged.join("checkpoints/000002.note");
+        let note = forged.join("checkpoints/000001.note");
         let text = std::fs::read_to_string(&note).unwrap();
         std::fs::write(&note, text.replacen("\n2\n", "\n3\n", 1)).unwrap();
         assert_eq!(verify(&ws, &forged).status.code(), Some(1), "{backend}");

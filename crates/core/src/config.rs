@@ -148,10 +148,15 @@ impl WorkspaceConfig {
             .audit
             .map(|a| a.origin)
             .unwrap_or_else(|| "custodia.local/audit".to_string());
-        if audit_origin.is_empty() || audit_origin.contains(char::is_whitespace) {
+        // The origin also names the checkpoint signing key (C2SP signed-note key names:
+        // no whitespace, no `+`).
+        if audit_origin.is_empty()
+            || audit_origin.contains(char::is_whitespace)
+            || audit_origin.contains('+')
+        {
             return Err(field_error(
                 "origin",
-                format!("audit origin {audit_origin:?} must be one word"),
+                format!("audit origin {audit_origin:?} must be one word without `+`"),
                 "use a name like \"custodia.example.com/ml-platform\"",
             ));
         }

@@ -230,7 +230,8 @@ pub async fn export(ws: &Workspace, dir: &Path) -> Result<(u64, usize), EngineEr
     crate::write_atomic(&dir.join(ENTRIES_FILE), &body)?;
     for (i, c) in checkpoints.iter().enumerate() {
         crate::write_atomic(
-            &cp_dir.join(format!("{:06}.note", i + 1)),
+            // Numbered from 0, as verify's messages count checkpoints.
+            &cp_dir.join(format!("{i:06}.note")),
             c.note.as_bytes(),
         )?;
     }
@@ -255,7 +256,11 @@ pub fn verify_dir(
     vkey: &str,
     origin: Option<&str>,
 ) -> Result<VerifyReport, EngineError> {
-    let verifier = NoteVerifier::from_vkey(vkey.trim())?;
+    let verifier = NoteVerifier::from_vkey(vkey.trim()).map_err(|e| {
+        EngineError::Key(format!(
+            "--pubkey is not a verifier key ({e}); it looks like name+keyid+base64, as in audit.vkey"
+        ))
+    })?;
     let entries_path = dir.join(ENTRIES_FILE);
     let text = fs::read(&entries_path).map_err(|e| EngineError::io(&entries_path, e))?;
     let lines: Vec<&[u8]> = text

@@ -1,7 +1,10 @@
 //! The consent ledger as users meet it: grant, withdraw, bulk import from a consent
 //! management platform's CSV export, point-in-time checks, export.
 
-use std::{collections::BTreeMap, path::Path};
+use std::{
+    collections::{BTreeMap, HashMap},
+    path::Path,
+};
 
 use custodia_core::{Purpose, Region, SubjectId, SubjectKind, SubjectRef};
 use custodia_store::{now_us, ConsentEvent, ConsentState};
@@ -274,8 +277,10 @@ pub fn parse_consent_csv(
         };
         let at = match time::parse_rfc3339(get(time_col)) {
             Ok(t) => t,
-            Err(e) => {
-                errors.push(format!("line {line}: column `timestamp`: {e}"));
+            Err(_) => {
+                errors.push(format!(
+                    "line {line}: column `timestamp`: not RFC 3339; write e.g. 2026-11-23T09:30:00Z"
+                ));
                 continue;
             }
         };
@@ -296,17 +301,19 @@ pub fn parse_consent_csv(
                 }
                 "withdrawn" | "withdraw" | "denied" | "opt_out" | "opt-out" | "no" | "false"
                 | "0" | "rejected" | "revoked" => Decision::Withdraw,
-                other => {
+                _ => {
                     errors.push(format!(
-                        "line {line}: column `status`: {other:?} is neither granted nor withdrawn (accepted: granted, withdrawn, opt_in, opt_out, yes, no)"
+                        "line {line}: column `status`: the value is neither granted nor withdrawn (accepted: granted, withdrawn, opt_in, opt_out, yes, no)"
                     ));
                     continue;
                 }
             };
             let purpose = match Purpose::new(purpose) {
                 Ok(p) => p,
-                Err(e) => {
-                    errors.push(format!("line {line}: column `purpose`: {e}"));
+                Err(_) => {
+                    errors.push(format!(
+                        "line {line}: column `purpose`: purposes are lower-case snake case, e.g. personalization"
+                    ));
                     continue;
                 }
             };
@@ -334,7 +341,12 @@ pub fn parse_consent_csv(
             )),
         }
     }
-    if !errors.is_empty() {
+    if let Some(first) = errors.first() {
+        let first_line = first
+            .strip_prefix("line ")
+            .and_then(|r| r.split(':').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
         let shown: Vec<&str> = errors.iter().take(20).map(String::as_str).collect();
         let more = if errors.len() > 20 {
             format!("\n… and {} more", errors.len() - 20)
@@ -343,7 +355,7 @@ pub fn parse_consent_csv(
         };
         return Err(bad(
             path,
-            0,
+            first_line,
             &format!(
                 "{} bad rows, nothing imported:\n{}{more}\nfix the rows and rerun `custodia consent import`",
                 errors.len(),
@@ -352,4 +364,97 @@ pub fn parse_consent_csv(
         ));
     }
     Ok(out)
+}
+
+/// Events of one (subject, purpose): (time, ledger id, granted), sorted.
+type Timeline = Vec<(i64, i64, bool)>;
+
+/// The ledger loaded into memory for bulk checks (a pipeline filtering a million rows by
+/// consent must not run a million queries): per (subject, purpose), events sorted by time.
+/// Answers exactly as `consent_check` does: the latest event at or before the time decides.
+#[derive(Debug, Default)]
+pub struct ConsentIndex {
+    /// subject → purpose → (time, ledger id, granted), sorted.
+    by_subject: HashMap<String, HashMap<String, Timeline>>,
+}
+
+impl ConsentIndex {
+    /// Builds the index from ledger events (any order).
+    pub fn new(events: impl IntoIterator<Item = ConsentEvent>) -> ConsentIndex {
+        let mut by_subject: HashMap<String, HashMap<String, Timeline>> = HashMap::new();
+        for e in events {
+            by_subject
+                .entry(e.subject_ref)
+                .or_default()
+                .entry(e.purpose)
+                .or_default()
+                .push((e.at_us, e.id, e.granted));
+        }
+        for v in by_subject.values_mut().flat_map(HashMap::values_mut) {
+            v.sort_unstable();
+        }
+        ConsentIndex { by_subject }
+    }
+
+    /// Granted (`Some(true)`), withdrawn (`Some(false)`) or no event yet (`None`) for a
+    /// subject and purpose at `at_us`.
+    pub fn check(&self, subject_ref: &str, purpose: &str, at_us: i64) -> Option<bool> {
+        let events = self.by_subject.get(subject_ref)?.get(purpose)?;
+        let n = events.partition_point(|(t, _, _)| *t <= at_us);
+        n.checked_sub(1).map(|i| events[i].2)
+    }
+
+    /// Number of (subject, purpose) pairs.
+    pub fn len(&self) -> usize {
+        self.by_subject.values().map(HashMap::len).sum()
+    }
+
+    /// Whether the index is empty.
+    pub fn is_empty(&self) -> bool {
+        self.by_subject.is_empty()
+    }
+}
+
+impl Workspace {
+    /// Loads the ledger (or one purpose of it) into a [`ConsentIndex`].
+    pub async fn consent_index(&self, purpose: Option<&str>) -> Result<ConsentIndex, EngineError> {
+        Ok(ConsentIndex::new(
+            self.store().consent_events(purpose).await?,
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(id: i64, s: &str, p: &str, granted: bool, at: i64) -> ConsentEvent {
+        ConsentEvent {
+            id,
+            subject_ref: s.into(),
+            purpose: p.into(),
+            granted,
+            at_us: at,
+            source: "t".into(),
+            jurisdiction: "eu".into(),
+            recorded_us: 0,
+        }
+    }
+
+    #[test]
+    fn index_answers_like_the_ledger() {
+        let idx = ConsentIndex::new(vec![
+            ev(3, "a", "ads", true, 300),
+            ev(1, "a", "ads", true, 100),
+            ev(2, "a", "ads", false, 200),
+            ev(4, "a", "ads", false, 300),
+        ]);
+        assert_eq!(idx.check("a", "ads", 99), None);
+        assert_eq!(idx.check("a", "ads", 150), Some(true));
+        assert_eq!(idx.check("a", "ads", 250), Some(false));
+        // Two events at the same instant: the later ledger entry wins, as in SQL.
+        assert_eq!(idx.check("a", "ads", 300), Some(false));
+        assert_eq!(idx.check("b", "ads", 300), None);
+        assert_eq!(idx.len(), 1);
+    }
 }

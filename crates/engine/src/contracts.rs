@@ -46,7 +46,7 @@ pub fn validate_file(path: &Path, regions: Option<&[Region]>) -> Result<Contract
                 path: path.to_path_buf(),
                 line,
                 message: format!(
-                    "field `region`: {region:?} is not a region of this workspace ({}); fix: use one of them or add it to [regions] in custodia.toml",
+                    "field `region`: \"{region}\" is not a region of this workspace ({}); fix: use one of them or add it to [regions] in custodia.toml",
                     regions.iter().map(Region::as_str).collect::<Vec<_>>().join(", ")
                 ),
             });

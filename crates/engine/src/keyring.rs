@@ -308,7 +308,12 @@ impl Workspace {
                 .and_then(|v| custodia_core::SubjectId::new(subject.kind, v).map_err(|e| e.to_string()))
                 .map_err(|m| EngineError::BadInput {
                     path: input.to_path_buf(),
-                    line: row as u64 + 1,
+                    // A CSV line counts the header; JSONL lines are rows; Parquet has none.
+                    line: match table.format {
+                        crate::Format::Csv => row as u64 + 2,
+                        crate::Format::Jsonl => row as u64 + 1,
+                        _ => 0,
+                    },
                     message: format!(
                         "data row {}: {m}; every row needs its subject to be encrypted under their key",
                         row + 1
@@ -323,11 +328,26 @@ impl Workspace {
             per_row.push(i);
         }
         let mut keys = Vec::with_capacity(refs.len());
-        let mut created = 0u64;
+        let mut created = Vec::new();
         for r in &refs {
             let (k, new) = self.ensure_subject_key(&subject.region, r).await?;
-            created += u64::from(new);
+            if new {
+                created.push(r.clone());
+            }
             keys.push(k);
+        }
+        // Keys exist from here on, whatever happens to the output: record them now.
+        if !created.is_empty() {
+            let mut counts = BTreeMap::new();
+            counts.insert("keys_created".into(), created.len() as u64);
+            self.record(vec![NewEntry {
+                action: "key.create".into(),
+                object: format!("region:{}", subject.region),
+                subjects: created.clone(),
+                counts,
+                details: BTreeMap::new(),
+            }])
+            .await?;
         }
         let row_keys = RowKeys { per_row, keys };
         let report = crate::deid::deidentify_table(
@@ -341,7 +361,7 @@ impl Workspace {
         let mut counts = BTreeMap::new();
         counts.insert("rows".into(), report.rows as u64);
         counts.insert("subjects".into(), refs.len() as u64);
-        counts.insert("keys_created".into(), created);
+        counts.insert("keys_created".into(), created.len() as u64);
         let mut details = BTreeMap::new();
         details.insert(
             "output".into(),

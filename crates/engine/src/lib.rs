@@ -18,7 +18,9 @@ mod table;
 pub mod time;
 mod workspace;
 
-pub use custodia_store::{ConsentEvent, ConsentState, ContractRecord, Registered};
+pub use custodia_store::{
+    ConsentEvent, ConsentState, ContractRecord, Registered, SubjectKeyLookup,
+};
 pub use deid::{
     deidentify_file, detokenize_file, DeidPlan, DeidReport, DeidRule, DetokenizeReport,
 };

@@ -103,6 +103,12 @@ impl Workspace {
         }
         let config_path = root.join(CONFIG_FILE);
         let existed = config_path.exists();
+        if existed && (options.regions.is_some() || options.store_url.is_some()) {
+            return Err(EngineError::Workspace(format!(
+                "{} is already a workspace; --region and --store only apply to a new one: edit {CONFIG_FILE} instead and rerun `custodia init`",
+                root.display()
+            )));
+        }
         if !existed {
             let regions = options.regions.clone().unwrap_or_else(|| {
                 vec![
@@ -121,7 +127,24 @@ impl Workspace {
             }
         }
         let key_existed = crate::keys::key_path(&root).exists();
-        let ws = Workspace::open_at(&root, IfMissing::Create).await?;
+        // A workspace that exists keeps its key: a missing key file there is an error to
+        // fix (restore it or set CUSTODIA_MASTER_KEY), never a reason to mint a new one.
+        let if_missing = if existed {
+            IfMissing::Fail
+        } else {
+            IfMissing::Create
+        };
+        let ws = match Workspace::open_at(&root, if_missing).await {
+            Ok(ws) => ws,
+            Err(e) => {
+                // A new workspace whose store cannot be opened leaves no config behind (it
+                // may hold a database URL with a password).
+                if !existed {
+                    let _ = fs::remove_file(&config_path);
+                }
+                return Err(e);
+            }
+        };
         for r in &ws.config.regions {
             ws.store.ensure_region(r.as_str()).await?;
         }
@@ -185,13 +208,30 @@ impl Workspace {
         let config = WorkspaceConfig::parse(&config_path.display().to_string(), &text)?;
         let master = load_master_key(root, if_missing)?;
         let store = Store::open(&resolve_url(root, &config.store_url)).await?;
-        Ok(Workspace {
+        let ws = Workspace {
             root: root.to_path_buf(),
             config,
             store,
             master,
             actor: actor(),
-        })
+        };
+        ws.check_master_key().await?;
+        Ok(ws)
+    }
+
+    /// The latest checkpoint in the store was signed with a key derived from the master
+    /// key: if this key does not verify it, this is the wrong key (or the audit origin was
+    /// changed), and going on would mint SubjectRefs and keys that match nothing.
+    async fn check_master_key(&self) -> Result<(), EngineError> {
+        if let Some(last) = self.store.audit_checkpoints().await?.last() {
+            let verifier = audit_log::signer(self)?.verifier();
+            if verifier.verify(&last.note).is_err() {
+                return Err(EngineError::Key(format!(
+                    "the master key does not match this workspace's store (its last signed checkpoint does not verify with it), or [audit] origin in {CONFIG_FILE} was changed after init; restore .custodia/keys/master.key or set CUSTODIA_MASTER_KEY to this workspace's key, and keep the origin it was created with"
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// The workspace folder.
