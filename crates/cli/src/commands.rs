@@ -320,6 +320,17 @@ fn scan(a: ScanArgs) -> Result<u8> {
             eprintln!("wrote {}", path.display());
         }
     }
+    // Inside a workspace, the scan's results (counts and entity types) join the audit log.
+    let in_workspace = std::env::current_dir()
+        .map(|d| d.ancestors().any(|p| p.join("custodia.toml").is_file()))
+        .unwrap_or(false);
+    if in_workspace && !report.sources.is_empty() {
+        crate::custody::block_on(async {
+            let ws = custodia_engine::Workspace::open(Path::new(".")).await?;
+            Ok(ws.record_scan(&report).await?)
+        })
+        .context("recording the scan in the workspace's audit log")?;
+    }
     let violations = fail_on.map(|l| report.at_or_above(l)).unwrap_or_default();
     if a.json {
         let sources: Vec<Value> = report

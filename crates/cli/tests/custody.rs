@@ -615,3 +615,28 @@ fn shredding_a_subject_key_makes_every_copy_of_their_fields_unreadable() {
         assert!(String::from_utf8_lossy(&out.stderr).contains("crypto-shredded"));
     }
 }
+
+#[test]
+fn scans_inside_a_workspace_are_audited_by_counts_and_entity_types() {
+    let tmp = tempfile::tempdir().unwrap();
+    ok(tmp.path(), &["init"]);
+    std::fs::write(
+        tmp.path().join("people.csv"),
+        "email,city\nana@example.com,Berlin\nbo@example.com,Paris\n",
+    )
+    .unwrap();
+    ok(tmp.path(), &["scan", "people.csv", "--json"]);
+    let log = ok(tmp.path(), &["audit", "log", "--json"]);
+    let line = log
+        .lines()
+        .find(|l| l.contains("scan.results"))
+        .expect("scan audited");
+    assert!(
+        line.contains("EMAIL_ADDRESS") && line.contains("\"rows\":2"),
+        "{line}"
+    );
+    assert!(
+        !line.contains("ana@example.com") && !line.contains("Berlin"),
+        "{line}"
+    );
+}

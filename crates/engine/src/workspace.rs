@@ -293,3 +293,47 @@ impl Workspace {
         Ok(indexes)
     }
 }
+
+impl Workspace {
+    /// Records a scan's results: per source, how many columns sit at each classification
+    /// and which entity types were found (names and counts, never values).
+    pub async fn record_scan(&self, report: &crate::ScanReport) -> Result<(), EngineError> {
+        let entries = report
+            .sources
+            .iter()
+            .map(|s| {
+                let mut counts = BTreeMap::new();
+                counts.insert("rows".to_string(), s.rows as u64);
+                counts.insert("columns".to_string(), s.columns.len() as u64);
+                let mut entities = std::collections::BTreeSet::new();
+                for c in &s.columns {
+                    *counts
+                        .entry(format!("columns_{}", c.profile.classification.as_str()))
+                        .or_insert(0) += 1;
+                    entities.extend(c.profile.entity.map(|e| e.name()));
+                    entities.extend(
+                        c.profile
+                            .entity_counts
+                            .iter()
+                            .filter(|(_, n)| **n > 0)
+                            .map(|(e, _)| e.name()),
+                    );
+                }
+                let mut details = BTreeMap::new();
+                details.insert(
+                    "entities".to_string(),
+                    entities.into_iter().collect::<Vec<_>>().join(","),
+                );
+                NewEntry {
+                    action: "scan.results".into(),
+                    object: format!("dataset:{}", s.source),
+                    subjects: vec![],
+                    counts,
+                    details,
+                }
+            })
+            .collect();
+        self.record(entries).await?;
+        Ok(())
+    }
+}
