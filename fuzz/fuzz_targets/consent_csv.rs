@@ -16,5 +16,5 @@ fuzz_target!(|data: &[u8]| {
     }
     let mut f = tempfile::NamedTempFile::new().expect("temp file");
     f.write_all(data).expect("write");
-    let _ = parse_consent_csv(f.path(), "eu");
+    let _ = parse_consent_csv(f.path(), "eu", &[]);
 });

@@ -605,20 +605,20 @@ pub fn contract(args: ContractArgs) -> Result<u8> {
     use custodia_engine::Registered;
     match args.command {
         ContractCommand::Validate(a) => {
-            let regions = block_on(async {
+            let config = block_on(async {
                 Ok(match Workspace::open(&a.workspace).await {
-                    Ok(ws) => Some(ws.config().regions.clone()),
+                    Ok(ws) => Some(ws.config().clone()),
                     Err(_) => None,
                 })
             })?;
-            if regions.is_none() && !a.json {
-                eprintln!("note: no workspace here; regions are not checked (pass --workspace DIR to check them)");
+            if config.is_none() && !a.json {
+                eprintln!("note: no workspace here; regions and purposes are not checked (pass --workspace DIR to check them)");
             }
             let files = contracts::contract_files(&a.paths)?;
             let mut errors = Vec::new();
             let mut ok = Vec::new();
             for f in &files {
-                match contracts::validate_file(f, regions.as_deref()) {
+                match contracts::validate_file(f, config.as_ref()) {
                     Ok(c) => ok.push((f.clone(), c.dataset)),
                     Err(e) => errors.push(e.to_string()),
                 }

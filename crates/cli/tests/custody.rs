@@ -68,8 +68,30 @@ fn fresh_postgres() -> Option<String> {
     Some(format!("{prefix}/{name}"))
 }
 
+/// Declares the tests' extra purposes (`ads`, `email`) in a workspace's custodia.toml, as a
+/// user would.
+fn declare_test_purposes(ws: &Path) {
+    let path = ws.join("custodia.toml");
+    let toml = std::fs::read_to_string(&path).unwrap();
+    let edited = toml.replacen(
+        "names = [\"personalization\"",
+        "names = [\"ads\", \"email\", \"personalization\"",
+        1,
+    );
+    assert_ne!(edited, toml, "custodia.toml has a [purposes] list");
+    std::fs::write(&path, edited).unwrap();
+}
+
 /// A new workspace on each backend: (label, folder, store URL).
 fn workspaces(tmp: &Path) -> Vec<(&'static str, PathBuf, String)> {
+    let out = workspaces_default(tmp);
+    for (_, ws, _) in &out {
+        declare_test_purposes(ws);
+    }
+    out
+}
+
+fn workspaces_default(tmp: &Path) -> Vec<(&'static str, PathBuf, String)> {
     let mut out = Vec::new();
     let sqlite = tmp.join("ws-sqlite");
     ok(tmp, &["init", sqlite.to_str().unwrap()]);
@@ -531,6 +553,37 @@ fn contracts_are_validated_and_registered_as_versions() {
         assert!(!ok(&ws, &["contract", "list"]).contains("orders"));
         let out = custodia(&ws, &["contract", "validate", "contracts/"]);
         assert_eq!(out.status.code(), Some(2));
+        std::fs::remove_file(ws.join("contracts/orders.yaml")).unwrap();
+        // A purpose the workspace does not declare: named with its line; consent refuses it too.
+        std::fs::write(
+            ws.join("contracts/users.yaml"),
+            contract
+                .replace("customers", "users")
+                .replace("personalization", "profiling"),
+        )
+        .unwrap();
+        let out = custodia(&ws, &["contract", "apply", "contracts/"]);
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("users.yaml:7")
+                && err.contains("\"profiling\"")
+                && err.contains("[purposes]"),
+            "{err}"
+        );
+        let out = custodia(
+            &ws,
+            &[
+                "consent",
+                "grant",
+                "--subject",
+                "email:a@b.co",
+                "--purpose",
+                "profiling",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(2), "{backend}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("[purposes]"));
     }
 }
 

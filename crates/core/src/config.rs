@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use crate::{CoreError, Located, Region};
+use crate::{CoreError, Located, Purpose, Region};
 
 /// The file name of a workspace's configuration.
 pub const CONFIG_FILE: &str = "custodia.toml";
@@ -22,7 +22,22 @@ pub struct WorkspaceConfig {
     /// The audit log's origin line in checkpoints (C2SP `tlog-checkpoint`): names this log
     /// to anyone verifying it, e.g. `custodia.example.com/ml-platform`.
     pub audit_origin: String,
+    /// The purposes data may be used for in this workspace; contracts and consent events
+    /// naming another purpose are refused (a typo must not create a purpose nobody
+    /// consented to). Empty = not restricted.
+    pub purposes: Vec<Purpose>,
 }
+
+/// Purposes `custodia init` declares: the common ML and product uses, and the CCPA/CPRA
+/// "sale or sharing" purpose a Global Privacy Control signal opts out of.
+pub const DEFAULT_PURPOSES: &[&str] = &[
+    "personalization",
+    "model_training",
+    "analytics",
+    "fraud_detection",
+    "marketing",
+    "sale_sharing",
+];
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -30,6 +45,13 @@ struct Raw {
     store: Option<RawStore>,
     regions: Option<RawRegions>,
     audit: Option<RawAudit>,
+    purposes: Option<RawPurposes>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPurposes {
+    names: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -81,6 +103,10 @@ impl WorkspaceConfig {
             store_url: store_url.unwrap_or_else(|| DEFAULT_STORE_URL.to_string()),
             regions,
             audit_origin: "custodia.local/audit".to_string(),
+            purposes: DEFAULT_PURPOSES
+                .iter()
+                .map(|p| Purpose::new(p).expect("default purposes are valid"))
+                .collect(),
         }
     }
 
@@ -160,10 +186,29 @@ impl WorkspaceConfig {
                 "use a name like \"custodia.example.com/ml-platform\"",
             ));
         }
+        let mut purposes = Vec::new();
+        for n in raw.purposes.map(|p| p.names).unwrap_or_default() {
+            let p = Purpose::new(&n).map_err(|e| {
+                field_error(
+                    "names",
+                    e.to_string(),
+                    "purposes are lower-case snake case, e.g. \"model_training\"",
+                )
+            })?;
+            if purposes.contains(&p) {
+                return Err(field_error(
+                    "names",
+                    format!("purpose {n:?} is listed twice"),
+                    "list each purpose once",
+                ));
+            }
+            purposes.push(p);
+        }
         Ok(WorkspaceConfig {
             store_url,
             regions,
             audit_origin,
+            purposes,
         })
     }
 
@@ -188,11 +233,26 @@ impl WorkspaceConfig {
              \n\
              [audit]\n\
              # Names this audit log in signed checkpoints.\n\
-             origin = {:?}\n",
+             origin = {:?}\n\
+             \n\
+             [purposes]\n\
+             # What data may be used for here. Contracts and consent events naming another\n\
+             # purpose are refused; remove this section to allow any.\n\
+             names = [{}]\n",
             self.store_url,
             regions.join(", "),
-            self.audit_origin
+            self.audit_origin,
+            self.purposes
+                .iter()
+                .map(|p| format!("{:?}", p.as_str()))
+                .collect::<Vec<_>>()
+                .join(", ")
         )
+    }
+
+    /// Whether `purpose` may be used here (always, when no purposes are declared).
+    pub fn allows_purpose(&self, purpose: &Purpose) -> bool {
+        self.purposes.is_empty() || self.purposes.contains(purpose)
     }
 
     /// The default region (the first listed).

@@ -77,6 +77,18 @@ impl Workspace {
         region: &Region,
         change: ConsentChange,
     ) -> Result<SubjectRef, EngineError> {
+        if !self.config().allows_purpose(&change.purpose) {
+            return Err(EngineError::Workspace(format!(
+                "purpose {:?} is not a purpose of this workspace ({}); add it to [purposes] in custodia.toml",
+                change.purpose.as_str(),
+                self.config()
+                    .purposes
+                    .iter()
+                    .map(|p| p.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
         let now = now_us();
         let e = event(self, region, &change, now);
         let subject = SubjectRef::parse(&e.subject_ref)?;
@@ -128,7 +140,7 @@ impl Workspace {
         default_jurisdiction: &str,
     ) -> Result<ImportReport, EngineError> {
         let now = now_us();
-        let changes = parse_consent_csv(path, default_jurisdiction)?;
+        let changes = parse_consent_csv(path, default_jurisdiction, &self.config().purposes)?;
         let events: Vec<ConsentEvent> = changes
             .iter()
             .map(|c| event(self, region, c, now))
@@ -187,10 +199,12 @@ fn bad(path: &Path, line: u64, message: &str) -> EngineError {
 
 /// Reads a consent CSV: a subject column (`subject` as kind:value, or `email`, `phone`,
 /// `customer_id`), `purpose`, `status` (granted/withdrawn and synonyms), `timestamp`
-/// (RFC 3339), optional `source`, `jurisdiction`, `gpc`.
+/// (RFC 3339), optional `source`, `jurisdiction`, `gpc`. With `purposes`, every purpose
+/// must be one of them (empty = any).
 pub fn parse_consent_csv(
     path: &Path,
     default_jurisdiction: &str,
+    purposes: &[Purpose],
 ) -> Result<Vec<ConsentChange>, EngineError> {
     let mut rdr = csv::Reader::from_path(path).map_err(|e| bad(path, 0, &e.to_string()))?;
     let headers = rdr
@@ -309,6 +323,12 @@ pub fn parse_consent_csv(
                 }
             };
             let purpose = match Purpose::new(purpose) {
+                Ok(p) if !purposes.is_empty() && !purposes.contains(&p) => {
+                    errors.push(format!(
+                        "line {line}: column `purpose`: not a purpose of this workspace (see [purposes] in custodia.toml)"
+                    ));
+                    continue;
+                }
                 Ok(p) => p,
                 Err(_) => {
                     errors.push(format!(

@@ -7,7 +7,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use custodia_core::{Contract, Region};
+use custodia_core::{config::WorkspaceConfig, Contract, Region};
 use custodia_store::{ContractRecord, Registered};
 use sha2::{Digest, Sha256};
 
@@ -32,10 +32,38 @@ pub fn contract_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, EngineError> {
     Ok(out)
 }
 
-/// Parses and checks one contract file; with `regions`, its region must be one of them.
-pub fn validate_file(path: &Path, regions: Option<&[Region]>) -> Result<Contract, EngineError> {
+/// Parses and checks one contract file; with a workspace's configuration, its region and
+/// purposes must be the workspace's.
+pub fn validate_file(
+    path: &Path,
+    config: Option<&WorkspaceConfig>,
+) -> Result<Contract, EngineError> {
     let text = fs::read_to_string(path).map_err(|e| EngineError::io(path, e))?;
     let c = Contract::parse(&path.display().to_string(), &text)?;
+    if let Some(config) = config {
+        for p in &c.purposes {
+            if !config.allows_purpose(&p.purpose) {
+                let name = p.purpose.as_str();
+                let line = text
+                    .lines()
+                    .position(|l| {
+                        let t = l.trim_start().trim_start_matches("- ");
+                        t.starts_with("name:")
+                            && t["name:".len()..].trim().trim_matches(['"', '\'']) == name
+                    })
+                    .map_or(0, |i| i as u64 + 1);
+                return Err(EngineError::BadInput {
+                    path: path.to_path_buf(),
+                    line,
+                    message: format!(
+                        "purpose \"{name}\" is not a purpose of this workspace ({}); fix: use one of them or add it to [purposes] in custodia.toml",
+                        config.purposes.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", ")
+                    ),
+                });
+            }
+        }
+    }
+    let regions = config.map(|c| c.regions.as_slice());
     if let (Some(regions), Some(region)) = (regions, &c.region) {
         if !regions.contains(region) {
             let line = text
@@ -78,7 +106,7 @@ impl Workspace {
         }
         let mut parsed = Vec::new();
         for f in &files {
-            let c = validate_file(f, Some(&self.config().regions))?;
+            let c = validate_file(f, Some(self.config()))?;
             let body = fs::read_to_string(f).map_err(|e| EngineError::io(f, e))?;
             parsed.push((f.clone(), c, body));
         }
