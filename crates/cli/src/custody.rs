@@ -11,6 +11,16 @@ use serde_json::json;
 
 use crate::EXIT_VIOLATIONS;
 
+/// A spinner on standard error for work that can take a while (a million-row import, a
+/// large export); hidden when standard error is not a terminal.
+fn spinner(message: String) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+    bar.set_message(message);
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}
+
 /// Runs an async engine call on a runtime made for this command.
 pub fn block_on<T>(f: impl std::future::Future<Output = Result<T>>) -> Result<T> {
     tokio::runtime::Builder::new_multi_thread()
@@ -468,10 +478,13 @@ pub fn audit(args: AuditArgs) -> Result<u8> {
             Ok(0)
         }
         AuditCommand::Export(a) => {
-            let (n, c) = block_on(async {
+            let bar = spinner(format!("exporting the audit log to {}", a.dir.display()));
+            let exported = block_on(async {
                 let ws = Workspace::open(&a.workspace).await?;
                 Ok(audit_log::export(&ws, &a.dir).await?)
-            })?;
+            });
+            bar.finish_and_clear();
+            let (n, c) = exported?;
             if a.json {
                 println!("{}", json!({"dir": a.dir, "entries": n, "checkpoints": c}));
             } else {
@@ -875,11 +888,14 @@ pub fn consent(args: ConsentArgs) -> Result<u8> {
         ConsentCommand::Grant(a) => consent_change(a, Decision::Grant, at),
         ConsentCommand::Withdraw(a) => consent_change(a, Decision::Withdraw, at),
         ConsentCommand::Import(a) => {
+            let bar = spinner(format!("importing {}", a.file.display()));
             let report = block_on(async {
                 let ws = Workspace::open(&a.workspace).await?;
                 let region = ws.region(a.region.as_deref())?;
                 Ok(ws.consent_import(&region, &a.file, &a.jurisdiction).await?)
-            })?;
+            });
+            bar.finish_and_clear();
+            let report = report?;
             if a.json {
                 println!(
                     "{}",

@@ -1,7 +1,8 @@
 //! `custodia`: the command line. Thin: parse flags, call the engine, render results.
 //!
 //! Exit codes (documented in `custodia --help` and docs/CLI.md):
-//! 0 success, 1 findings that fail a gate (`scan --fail-on`), 2 usage or input error.
+//! 0 success; 1 a gate failed (`scan --fail-on`), a log failed verification (`audit verify`)
+//! or consent is denied (`consent check`); 2 usage or input error.
 
 mod commands;
 mod custody;
