@@ -693,3 +693,67 @@ fn scans_inside_a_workspace_are_audited_by_counts_and_entity_types() {
         "{line}"
     );
 }
+
+#[test]
+fn a_change_and_its_audit_entry_land_together_or_not_at_all() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (backend, ws, url) in workspaces(tmp.path()) {
+        let entries = || ok(&ws, &["audit", "log", "--json"]).lines().count();
+        let before = entries();
+        // The audit log cannot be written (as if the disk filled up at that moment).
+        sql(
+            &url,
+            "ALTER TABLE audit_entries RENAME TO audit_entries_away",
+        );
+        let out = custodia(
+            &ws,
+            &[
+                "consent",
+                "grant",
+                "--subject",
+                "email:zed@example.com",
+                "--purpose",
+                "analytics",
+            ],
+        );
+        assert_ne!(out.status.code(), Some(0), "{backend}");
+        let out = custodia(&ws, &["contract", "list"]);
+        assert!(out.status.success(), "{backend}: reads still work");
+        sql(
+            &url,
+            "ALTER TABLE audit_entries_away RENAME TO audit_entries",
+        );
+        // The grant did not land without its entry.
+        let check = custodia(
+            &ws,
+            &[
+                "consent",
+                "check",
+                "--subject",
+                "email:zed@example.com",
+                "--purpose",
+                "analytics",
+                "--json",
+            ],
+        );
+        assert_eq!(check.status.code(), Some(1), "{backend}");
+        assert!(
+            String::from_utf8_lossy(&check.stdout).contains("\"decided_by\":null"),
+            "{backend}"
+        );
+        assert_eq!(entries(), before, "{backend}");
+        // And once the log is writable again, the same command works and is recorded.
+        ok(
+            &ws,
+            &[
+                "consent",
+                "grant",
+                "--subject",
+                "email:zed@example.com",
+                "--purpose",
+                "analytics",
+            ],
+        );
+        assert_eq!(entries(), before + 1, "{backend}");
+    }
+}

@@ -13,7 +13,7 @@ use custodia_audit::{
     VerifyReport,
 };
 use custodia_core::{keys::audit_signing_seed, SubjectRef};
-use custodia_store::{AuditRow, Store};
+use custodia_store::{AuditRow, Store, WriteTx};
 
 use crate::{workspace::Workspace, EngineError};
 
@@ -69,8 +69,20 @@ pub async fn append(
     actor: &str,
     entries: Vec<NewEntry>,
 ) -> Result<Vec<u64>, EngineError> {
+    let mut tx = store.begin_write().await?;
+    let indexes = append_in(&mut tx, actor, entries).await?;
+    tx.commit().await?;
+    Ok(indexes)
+}
+
+/// Appends entries inside `tx`, so they commit together with the change they record.
+pub async fn append_in(
+    tx: &mut WriteTx,
+    actor: &str,
+    entries: Vec<NewEntry>,
+) -> Result<Vec<u64>, EngineError> {
     let time = now_rfc3339();
-    let rows = store
+    let rows = tx
         .audit_append(|tip| {
             let mut frontier = if tip.size == 0 {
                 Frontier::new()

@@ -92,25 +92,27 @@ impl Workspace {
         let now = now_us();
         let e = event(self, region, &change, now);
         let subject = SubjectRef::parse(&e.subject_ref)?;
-        self.store()
-            .consent_append(std::slice::from_ref(&e))
-            .await?;
+        let mut tx = self.store().begin_write().await?;
+        tx.consent_append(std::slice::from_ref(&e)).await?;
         let mut details = BTreeMap::new();
         details.insert("purpose".into(), e.purpose.clone());
         details.insert("jurisdiction".into(), e.jurisdiction.clone());
         details.insert("source".into(), e.source.clone());
         details.insert("at".into(), time::format_rfc3339(e.at_us));
-        self.record(vec![NewEntry {
-            action: match change.decision {
-                Decision::Grant => "consent.grant",
-                Decision::Withdraw => "consent.withdraw",
-            }
-            .into(),
-            object: format!("purpose:{}", e.purpose),
-            subjects: vec![subject.clone()],
-            counts: BTreeMap::new(),
-            details,
-        }])
+        self.commit_recorded(
+            tx,
+            vec![NewEntry {
+                action: match change.decision {
+                    Decision::Grant => "consent.grant",
+                    Decision::Withdraw => "consent.withdraw",
+                }
+                .into(),
+                object: format!("purpose:{}", e.purpose),
+                subjects: vec![subject.clone()],
+                counts: BTreeMap::new(),
+                details,
+            }],
+        )
         .await?;
         Ok(subject)
     }
@@ -158,7 +160,8 @@ impl Workspace {
             }
         }
         report.rows = count_rows(path)?;
-        self.store().consent_append(&events).await?;
+        let mut tx = self.store().begin_write().await?;
+        tx.consent_append(&events).await?;
         let mut counts = BTreeMap::new();
         counts.insert("rows".into(), report.rows);
         counts.insert("events".into(), report.events);
@@ -172,13 +175,16 @@ impl Workspace {
                 .map(|f| f.to_string_lossy().into_owned())
                 .unwrap_or_default(),
         );
-        self.record(vec![NewEntry {
-            action: "consent.import".into(),
-            object: format!("region:{region}"),
-            subjects: vec![],
-            counts,
-            details,
-        }])
+        self.commit_recorded(
+            tx,
+            vec![NewEntry {
+                action: "consent.import".into(),
+                object: format!("region:{region}"),
+                subjects: vec![],
+                counts,
+                details,
+            }],
+        )
         .await?;
         Ok(report)
     }

@@ -112,12 +112,11 @@ impl Workspace {
         }
         let mut out = Vec::new();
         let mut entries = Vec::new();
+        // Every file registers, with its audit entry, in one transaction: all or none.
+        let mut tx = self.store().begin_write().await?;
         for (path, c, body) in parsed {
             let hash = hex::encode(Sha256::digest(body.as_bytes()));
-            let outcome = self
-                .store()
-                .register_contract(&c.dataset, &hash, &body)
-                .await?;
+            let outcome = tx.register_contract(&c.dataset, &hash, &body).await?;
             if let Registered::New(v) | Registered::Changed(v) = outcome {
                 let mut counts = BTreeMap::new();
                 counts.insert("version".into(), v as u64);
@@ -145,8 +144,10 @@ impl Workspace {
                 outcome,
             });
         }
-        if !entries.is_empty() {
-            self.record(entries).await?;
+        if entries.is_empty() {
+            drop(tx);
+        } else {
+            self.commit_recorded(tx, entries).await?;
         }
         Ok(out)
     }

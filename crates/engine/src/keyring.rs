@@ -125,32 +125,37 @@ impl Workspace {
         region: &Region,
         subject: &SubjectRef,
     ) -> Result<SubjectDataKey, EngineError> {
-        let (key, created) = self.ensure_subject_key(region, subject).await?;
+        let mut tx = self.store().begin_write().await?;
+        let (key, created) = self.ensure_subject_key(&mut tx, region, subject).await?;
         if created {
             let mut counts = BTreeMap::new();
             counts.insert("keys_created".into(), 1);
-            self.record(vec![NewEntry {
-                action: "key.create".into(),
-                object: format!("region:{region}"),
-                subjects: vec![subject.clone()],
-                counts,
-                details: BTreeMap::new(),
-            }])
+            self.commit_recorded(
+                tx,
+                vec![NewEntry {
+                    action: "key.create".into(),
+                    object: format!("region:{region}"),
+                    subjects: vec![subject.clone()],
+                    counts,
+                    details: BTreeMap::new(),
+                }],
+            )
             .await?;
         }
         Ok(key)
     }
 
-    /// The key and whether it was created now; the caller audits (one entry per batch).
+    /// The key and whether it was created now, inside `tx`; the caller audits (one entry
+    /// per batch) in the same transaction.
     async fn ensure_subject_key(
         &self,
+        tx: &mut custodia_store::WriteTx,
         region: &Region,
         subject: &SubjectRef,
     ) -> Result<(SubjectDataKey, bool), EngineError> {
         let mut fresh = Zeroizing::new([0u8; 64]);
         rand::rngs::OsRng.fill_bytes(fresh.as_mut());
-        let (stored, created) = self
-            .store()
+        let (stored, created) = tx
             .subject_key_or_create(region.as_str(), subject.as_str(), |version| {
                 let kek = region_kek(self.master(), region, version);
                 siv(&kek)
@@ -191,28 +196,33 @@ impl Workspace {
         region: &Region,
         subject: &SubjectRef,
     ) -> Result<bool, EngineError> {
-        let existed = self
-            .store()
+        let mut tx = self.store().begin_write().await?;
+        let existed = tx
             .shred_subject_key(region.as_str(), subject.as_str())
             .await?;
         let mut details = BTreeMap::new();
         details.insert("key_existed".into(), existed.to_string());
-        self.record(vec![NewEntry {
-            action: "key.shred".into(),
-            object: format!("region:{region}"),
-            subjects: vec![subject.clone()],
-            counts: BTreeMap::new(),
-            details,
-        }])
+        self.commit_recorded(
+            tx,
+            vec![NewEntry {
+                action: "key.shred".into(),
+                object: format!("region:{region}"),
+                subjects: vec![subject.clone()],
+                counts: BTreeMap::new(),
+                details,
+            }],
+        )
         .await?;
+        // The key row is gone; push its bytes out of the database files too.
+        self.store().scrub().await?;
         Ok(existed)
     }
 
     /// Rotates a region's key-encryption key: a new version, every subject key re-wrapped
     /// in one transaction. SubjectRefs do not change (their key is separate).
     pub async fn rotate_region(&self, region: &Region) -> Result<(i64, u64), EngineError> {
-        let (version, n) = self
-            .store()
+        let mut tx = self.store().begin_write().await?;
+        let (version, n) = tx
             .rotate_region(region.as_str(), |subject, old, wrapped, new| {
                 self.rewrap_subject(region, subject, old, wrapped, new)
             })
@@ -220,13 +230,16 @@ impl Workspace {
         let mut counts = BTreeMap::new();
         counts.insert("key_version".into(), version as u64);
         counts.insert("keys_rewrapped".into(), n);
-        self.record(vec![NewEntry {
-            action: "key.rotate".into(),
-            object: format!("region:{region}"),
-            subjects: vec![],
-            counts,
-            details: BTreeMap::new(),
-        }])
+        self.commit_recorded(
+            tx,
+            vec![NewEntry {
+                action: "key.rotate".into(),
+                object: format!("region:{region}"),
+                subjects: vec![],
+                counts,
+                details: BTreeMap::new(),
+            }],
+        )
         .await?;
         Ok((version, n))
     }
@@ -329,24 +342,31 @@ impl Workspace {
         }
         let mut keys = Vec::with_capacity(refs.len());
         let mut created = Vec::new();
+        let mut tx = self.store().begin_write().await?;
         for r in &refs {
-            let (k, new) = self.ensure_subject_key(&subject.region, r).await?;
+            let (k, new) = self.ensure_subject_key(&mut tx, &subject.region, r).await?;
             if new {
                 created.push(r.clone());
             }
             keys.push(k);
         }
-        // Keys exist from here on, whatever happens to the output: record them now.
-        if !created.is_empty() {
+        // New keys and their audit entry commit together, before the output is written:
+        // keys exist from here on, whatever happens to the output.
+        if created.is_empty() {
+            drop(tx);
+        } else {
             let mut counts = BTreeMap::new();
             counts.insert("keys_created".into(), created.len() as u64);
-            self.record(vec![NewEntry {
-                action: "key.create".into(),
-                object: format!("region:{}", subject.region),
-                subjects: created.clone(),
-                counts,
-                details: BTreeMap::new(),
-            }])
+            self.commit_recorded(
+                tx,
+                vec![NewEntry {
+                    action: "key.create".into(),
+                    object: format!("region:{}", subject.region),
+                    subjects: created.clone(),
+                    counts,
+                    details: BTreeMap::new(),
+                }],
+            )
             .await?;
         }
         let row_keys = RowKeys { per_row, keys };

@@ -12,7 +12,7 @@ use custodia_core::{
     keys::MasterKey,
     Region, SubjectId, SubjectRef,
 };
-use custodia_store::Store;
+use custodia_store::{Store, WriteTx};
 
 use crate::{
     audit_log::{self, NewEntry},
@@ -145,8 +145,9 @@ impl Workspace {
                 return Err(e);
             }
         };
+        let mut tx = ws.store.begin_write().await?;
         for r in &ws.config.regions {
-            ws.store.ensure_region(r.as_str()).await?;
+            tx.ensure_region(r.as_str()).await?;
         }
         let master_key_created = !key_existed && crate::keys::key_path(&root).exists();
         let mut counts = BTreeMap::new();
@@ -163,18 +164,21 @@ impl Workspace {
                 .collect::<Vec<_>>()
                 .join(","),
         );
-        ws.record(vec![NewEntry {
-            action: if existed {
-                "workspace.reinit"
-            } else {
-                "workspace.init"
-            }
-            .into(),
-            object: "workspace".into(),
-            subjects: vec![],
-            counts,
-            details,
-        }])
+        ws.commit_recorded(
+            tx,
+            vec![NewEntry {
+                action: if existed {
+                    "workspace.reinit"
+                } else {
+                    "workspace.init"
+                }
+                .into(),
+                object: "workspace".into(),
+                subjects: vec![],
+                counts,
+                details,
+            }],
+        )
         .await?;
         let report = InitReport {
             existed,
@@ -289,6 +293,20 @@ impl Workspace {
     /// command's actions are covered by a signature as soon as it reports success.
     pub async fn record(&self, entries: Vec<NewEntry>) -> Result<Vec<u64>, EngineError> {
         let indexes = audit_log::append(&self.store, &self.actor, entries).await?;
+        audit_log::checkpoint(self).await?;
+        Ok(indexes)
+    }
+
+    /// Appends the entries that record `tx`'s changes inside `tx` and commits: the change and
+    /// its audit entries land together or not at all. Then signs a checkpoint (derived
+    /// data: if that fails, the next command's checkpoint covers these entries).
+    pub async fn commit_recorded(
+        &self,
+        mut tx: WriteTx,
+        entries: Vec<NewEntry>,
+    ) -> Result<Vec<u64>, EngineError> {
+        let indexes = audit_log::append_in(&mut tx, &self.actor, entries).await?;
+        tx.commit().await?;
         audit_log::checkpoint(self).await?;
         Ok(indexes)
     }

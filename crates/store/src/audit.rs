@@ -59,77 +59,10 @@ impl Store {
         F: FnOnce(&AuditTip) -> Result<(Vec<AuditRow>, Vec<u8>), E>,
         E: From<StoreError>,
     {
-        let mut tx = self.write_tx().await?;
-        let tip_row = sqlx::query("SELECT size, frontier FROM audit_tip WHERE id = 1")
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(StoreError::from)?;
-        let mut tip = AuditTip::default();
-        if let Some(row) = tip_row {
-            let size: i64 = row.try_get(0).map_err(StoreError::from)?;
-            tip.size = u64::try_from(size)
-                .map_err(|_| StoreError::Corrupt(format!("audit tip size {size}")))?;
-            tip.frontier = row.try_get(1).map_err(StoreError::from)?;
-        }
-        if tip.size > 0 {
-            let last: Option<Vec<u8>> =
-                sqlx::query_scalar("SELECT leaf FROM audit_entries WHERE idx = $1")
-                    .bind(to_i64(tip.size - 1)?)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(StoreError::from)?;
-            let last = last.ok_or_else(|| {
-                StoreError::Corrupt(format!(
-                    "audit entry {} is missing though the log has {} entries; run `custodia audit verify`",
-                    tip.size - 1,
-                    tip.size
-                ))
-            })?;
-            tip.last_leaf = Some(leaf_of(last, tip.size - 1)?);
-        }
-        let (rows, frontier) = build(&tip)?;
-        for (i, row) in rows.iter().enumerate() {
-            if row.index != tip.size + i as u64 {
-                return Err(StoreError::Corrupt(format!(
-                    "append out of order: row {} has index {}, expected {}",
-                    i,
-                    row.index,
-                    tip.size + i as u64
-                ))
-                .into());
-            }
-        }
-        // Multi-row inserts: one statement per 200 rows keeps batched appends fast on both
-        // backends without running into parameter limits.
-        for chunk in rows.chunks(200) {
-            let mut sql = String::from("INSERT INTO audit_entries (idx, leaf, body) VALUES ");
-            for i in 0..chunk.len() {
-                if i > 0 {
-                    sql.push(',');
-                }
-                sql.push_str(&format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3));
-            }
-            let mut q = sqlx::query(&sql);
-            for row in chunk {
-                q = q
-                    .bind(to_i64(row.index)?)
-                    .bind(row.leaf.to_vec())
-                    .bind(row.body.clone());
-            }
-            q.execute(&mut *tx).await.map_err(StoreError::from)?;
-        }
-        let new_size = to_i64(tip.size + rows.len() as u64)?;
-        sqlx::query(
-            "INSERT INTO audit_tip (id, size, frontier) VALUES (1, $1, $2) \
-             ON CONFLICT (id) DO UPDATE SET size = excluded.size, frontier = excluded.frontier",
-        )
-        .bind(new_size)
-        .bind(frontier)
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::from)?;
-        tx.commit().await.map_err(StoreError::from)?;
-        Ok(rows)
+        let mut w = self.begin_write().await?;
+        let out = w.audit_append(build).await?;
+        w.commit().await?;
+        Ok(out)
     }
 
     /// Number of entries in the log.
@@ -237,5 +170,87 @@ impl Store {
                 })
             })
             .collect()
+    }
+}
+
+impl crate::WriteTx {
+    /// Appends entries atomically. `build` sees the current tip (inside the serialised
+    /// transaction, so no other process can append meanwhile) and returns the rows to add,
+    /// numbered from `tip.size`, with the new frontier. Durable when this returns `Ok`.
+    pub async fn audit_append<F, E>(&mut self, build: F) -> Result<Vec<AuditRow>, E>
+    where
+        F: FnOnce(&AuditTip) -> Result<(Vec<AuditRow>, Vec<u8>), E>,
+        E: From<StoreError>,
+    {
+        let tx = &mut *self.tx;
+        let tip_row = sqlx::query("SELECT size, frontier FROM audit_tip WHERE id = 1")
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(StoreError::from)?;
+        let mut tip = AuditTip::default();
+        if let Some(row) = tip_row {
+            let size: i64 = row.try_get(0).map_err(StoreError::from)?;
+            tip.size = u64::try_from(size)
+                .map_err(|_| StoreError::Corrupt(format!("audit tip size {size}")))?;
+            tip.frontier = row.try_get(1).map_err(StoreError::from)?;
+        }
+        if tip.size > 0 {
+            let last: Option<Vec<u8>> =
+                sqlx::query_scalar("SELECT leaf FROM audit_entries WHERE idx = $1")
+                    .bind(to_i64(tip.size - 1)?)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(StoreError::from)?;
+            let last = last.ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "audit entry {} is missing though the log has {} entries; run `custodia audit verify`",
+                    tip.size - 1,
+                    tip.size
+                ))
+            })?;
+            tip.last_leaf = Some(leaf_of(last, tip.size - 1)?);
+        }
+        let (rows, frontier) = build(&tip)?;
+        for (i, row) in rows.iter().enumerate() {
+            if row.index != tip.size + i as u64 {
+                return Err(StoreError::Corrupt(format!(
+                    "append out of order: row {} has index {}, expected {}",
+                    i,
+                    row.index,
+                    tip.size + i as u64
+                ))
+                .into());
+            }
+        }
+        // Multi-row inserts: one statement per 200 rows keeps batched appends fast on both
+        // backends without running into parameter limits.
+        for chunk in rows.chunks(200) {
+            let mut sql = String::from("INSERT INTO audit_entries (idx, leaf, body) VALUES ");
+            for i in 0..chunk.len() {
+                if i > 0 {
+                    sql.push(',');
+                }
+                sql.push_str(&format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3));
+            }
+            let mut q = sqlx::query(&sql);
+            for row in chunk {
+                q = q
+                    .bind(to_i64(row.index)?)
+                    .bind(row.leaf.to_vec())
+                    .bind(row.body.clone());
+            }
+            q.execute(&mut *tx).await.map_err(StoreError::from)?;
+        }
+        let new_size = to_i64(tip.size + rows.len() as u64)?;
+        sqlx::query(
+            "INSERT INTO audit_tip (id, size, frontier) VALUES (1, $1, $2) \
+             ON CONFLICT (id) DO UPDATE SET size = excluded.size, frontier = excluded.frontier",
+        )
+        .bind(new_size)
+        .bind(frontier)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::from)?;
+        Ok(rows)
     }
 }

@@ -55,42 +55,10 @@ fn event(row: &AnyRow) -> Result<ConsentEvent, StoreError> {
 impl Store {
     /// Appends events in one transaction: all of them or none (an import never half-lands).
     pub async fn consent_append(&self, events: &[ConsentEvent]) -> Result<u64, StoreError> {
-        let mut tx = self.pool().begin().await?;
-        for chunk in events.chunks(100) {
-            let mut sql = String::from(
-                "INSERT INTO consent_events (subject_ref, purpose, granted, at_us, source, jurisdiction, recorded_us) VALUES ",
-            );
-            for i in 0..chunk.len() {
-                if i > 0 {
-                    sql.push(',');
-                }
-                let b = 7 * i;
-                sql.push_str(&format!(
-                    "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5,
-                    b + 6,
-                    b + 7
-                ));
-            }
-            let mut q = sqlx::query(&sql);
-            for e in chunk {
-                q = q
-                    .bind(e.subject_ref.clone())
-                    .bind(e.purpose.clone())
-                    .bind(i64::from(e.granted))
-                    .bind(e.at_us)
-                    .bind(e.source.clone())
-                    .bind(e.jurisdiction.clone())
-                    .bind(e.recorded_us);
-            }
-            q.execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        Ok(events.len() as u64)
+        let mut w = self.begin_write().await?;
+        let out = w.consent_append(events).await?;
+        w.commit().await?;
+        Ok(out)
     }
 
     /// The event that decides whether `subject` may be used for `purpose` at `at_us`.
@@ -154,5 +122,46 @@ impl Store {
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(event).collect()
+    }
+}
+
+impl crate::WriteTx {
+    /// Appends events in one transaction: all of them or none (an import never half-lands).
+    pub async fn consent_append(&mut self, events: &[ConsentEvent]) -> Result<u64, StoreError> {
+        let tx = &mut *self.tx;
+        for chunk in events.chunks(100) {
+            let mut sql = String::from(
+                "INSERT INTO consent_events (subject_ref, purpose, granted, at_us, source, jurisdiction, recorded_us) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                if i > 0 {
+                    sql.push(',');
+                }
+                let b = 7 * i;
+                sql.push_str(&format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5,
+                    b + 6,
+                    b + 7
+                ));
+            }
+            let mut q = sqlx::query(&sql);
+            for e in chunk {
+                q = q
+                    .bind(e.subject_ref.clone())
+                    .bind(e.purpose.clone())
+                    .bind(i64::from(e.granted))
+                    .bind(e.at_us)
+                    .bind(e.source.clone())
+                    .bind(e.jurisdiction.clone())
+                    .bind(e.recorded_us);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        Ok(events.len() as u64)
     }
 }

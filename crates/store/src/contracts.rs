@@ -39,32 +39,10 @@ impl Store {
         content_hash: &str,
         body: &str,
     ) -> Result<Registered, StoreError> {
-        let mut tx = self.write_tx().await?;
-        let latest = sqlx::query("SELECT version, content_hash FROM contracts WHERE name = $1 ORDER BY version DESC LIMIT 1")
-            .bind(name)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let (version, outcome) = match latest {
-            Some(row) => {
-                let v: i64 = row.try_get(0)?;
-                let h: String = row.try_get(1)?;
-                if h == content_hash {
-                    return Ok(Registered::Unchanged(v));
-                }
-                (v + 1, Registered::Changed(v + 1))
-            }
-            None => (1, Registered::New(1)),
-        };
-        sqlx::query("INSERT INTO contracts (name, version, content_hash, body, registered_us) VALUES ($1, $2, $3, $4, $5)")
-            .bind(name)
-            .bind(version)
-            .bind(content_hash)
-            .bind(body)
-            .bind(now_us())
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(outcome)
+        let mut w = self.begin_write().await?;
+        let out = w.register_contract(name, content_hash, body).await?;
+        w.commit().await?;
+        Ok(out)
     }
 
     /// The latest version of every contract, by name.
@@ -96,4 +74,40 @@ fn record(row: &sqlx::any::AnyRow) -> Result<ContractRecord, StoreError> {
         body: row.try_get(3)?,
         registered_us: row.try_get(4)?,
     })
+}
+
+impl crate::WriteTx {
+    /// Registers a contract body under `name`, as a new version when it changed.
+    pub async fn register_contract(
+        &mut self,
+        name: &str,
+        content_hash: &str,
+        body: &str,
+    ) -> Result<Registered, StoreError> {
+        let tx = &mut *self.tx;
+        let latest = sqlx::query("SELECT version, content_hash FROM contracts WHERE name = $1 ORDER BY version DESC LIMIT 1")
+            .bind(name)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let (version, outcome) = match latest {
+            Some(row) => {
+                let v: i64 = row.try_get(0)?;
+                let h: String = row.try_get(1)?;
+                if h == content_hash {
+                    return Ok(Registered::Unchanged(v));
+                }
+                (v + 1, Registered::Changed(v + 1))
+            }
+            None => (1, Registered::New(1)),
+        };
+        sqlx::query("INSERT INTO contracts (name, version, content_hash, body, registered_us) VALUES ($1, $2, $3, $4, $5)")
+            .bind(name)
+            .bind(version)
+            .bind(content_hash)
+            .bind(body)
+            .bind(now_us())
+            .execute(&mut *tx)
+            .await?;
+        Ok(outcome)
+    }
 }

@@ -41,22 +41,9 @@ pub enum SubjectKeyLookup {
 impl Store {
     /// Registers a region (idempotent) with key version 1.
     pub async fn ensure_region(&self, region: &str) -> Result<(), StoreError> {
-        let mut tx = self.write_tx().await?;
-        let now = now_us();
-        sqlx::query("INSERT INTO regions (region, created_us) VALUES ($1, $2) ON CONFLICT (region) DO NOTHING")
-            .bind(region)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO region_key_versions (region, version, created_us) VALUES ($1, 1, $2) \
-             ON CONFLICT (region, version) DO NOTHING",
-        )
-        .bind(region)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
+        let mut w = self.begin_write().await?;
+        w.ensure_region(region).await?;
+        w.commit().await?;
         Ok(())
     }
 
@@ -125,7 +112,90 @@ impl Store {
         F: FnOnce(i64) -> Result<Vec<u8>, E>,
         E: From<StoreError>,
     {
-        let mut tx = self.write_tx().await?;
+        let mut w = self.begin_write().await?;
+        let out = w.subject_key_or_create(region, subject, wrap).await?;
+        w.commit().await?;
+        Ok(out)
+    }
+
+    /// Destroys a subject's key and records the shred. Returns false when there was no key
+    /// (already shredded, or never created); the tombstone is written either way.
+    pub async fn shred_subject_key(&self, region: &str, subject: &str) -> Result<bool, StoreError> {
+        let mut w = self.begin_write().await?;
+        let out = w.shred_subject_key(region, subject).await?;
+        w.commit().await?;
+        self.scrub().await?;
+        Ok(out)
+    }
+
+    /// Pushes deleted key bytes out of the WAL (SQLite, `secure_delete` already zeroes the
+    /// pages) or out of live tables (PostgreSQL `VACUUM`; dead tuples are then reusable).
+    pub async fn scrub(&self) -> Result<(), StoreError> {
+        match self.backend() {
+            Backend::Sqlite => {
+                sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .execute(self.pool())
+                    .await?;
+            }
+            Backend::Postgres => {
+                sqlx::query("VACUUM subject_keys")
+                    .execute(self.pool())
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds a new key version to a region and re-wraps every subject key of the region
+    /// with `rewrap(subject_ref, old_version, wrapped, new_version)`, all in one
+    /// transaction: either every key moves to the new version or none does.
+    pub async fn rotate_region<F, E>(&self, region: &str, rewrap: F) -> Result<(i64, u64), E>
+    where
+        F: FnMut(&str, i64, &[u8], i64) -> Result<Vec<u8>, E>,
+        E: From<StoreError>,
+    {
+        let mut w = self.begin_write().await?;
+        let out = w.rotate_region(region, rewrap).await?;
+        w.commit().await?;
+        Ok(out)
+    }
+}
+
+impl crate::WriteTx {
+    /// Registers a region (idempotent) with key version 1.
+    pub async fn ensure_region(&mut self, region: &str) -> Result<(), StoreError> {
+        let tx = &mut *self.tx;
+        let now = now_us();
+        sqlx::query("INSERT INTO regions (region, created_us) VALUES ($1, $2) ON CONFLICT (region) DO NOTHING")
+            .bind(region)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO region_key_versions (region, version, created_us) VALUES ($1, 1, $2) \
+             ON CONFLICT (region, version) DO NOTHING",
+        )
+        .bind(region)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Returns the subject's key, creating it with `wrap(current version)` if there is none
+    /// (`bool` = created now). Refuses a shredded subject. Two processes creating the same
+    /// subject's key at once agree on one key.
+    pub async fn subject_key_or_create<F, E>(
+        &mut self,
+        region: &str,
+        subject: &str,
+        wrap: F,
+    ) -> Result<(SubjectKey, bool), E>
+    where
+        F: FnOnce(i64) -> Result<Vec<u8>, E>,
+        E: From<StoreError>,
+    {
+        let tx = &mut *self.tx;
         let row = sqlx::query(
             "SELECT key_version, wrapped FROM subject_keys WHERE region = $1 AND subject_ref = $2",
         )
@@ -177,7 +247,6 @@ impl Store {
             .execute(&mut *tx)
             .await
             .map_err(StoreError::from)?;
-        tx.commit().await.map_err(StoreError::from)?;
         Ok((
             SubjectKey {
                 key_version: version,
@@ -189,8 +258,12 @@ impl Store {
 
     /// Destroys a subject's key and records the shred. Returns false when there was no key
     /// (already shredded, or never created); the tombstone is written either way.
-    pub async fn shred_subject_key(&self, region: &str, subject: &str) -> Result<bool, StoreError> {
-        let mut tx = self.write_tx().await?;
+    pub async fn shred_subject_key(
+        &mut self,
+        region: &str,
+        subject: &str,
+    ) -> Result<bool, StoreError> {
+        let tx = &mut *self.tx;
         let deleted =
             sqlx::query("DELETE FROM subject_keys WHERE region = $1 AND subject_ref = $2")
                 .bind(region)
@@ -207,38 +280,22 @@ impl Store {
         .bind(now_us())
         .execute(&mut *tx)
         .await?;
-        tx.commit().await?;
-        self.scrub().await?;
         Ok(deleted > 0)
-    }
-
-    /// Pushes deleted key bytes out of the WAL (SQLite, `secure_delete` already zeroes the
-    /// pages) or out of live tables (PostgreSQL `VACUUM`; dead tuples are then reusable).
-    async fn scrub(&self) -> Result<(), StoreError> {
-        match self.backend() {
-            Backend::Sqlite => {
-                sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-                    .execute(self.pool())
-                    .await?;
-            }
-            Backend::Postgres => {
-                sqlx::query("VACUUM subject_keys")
-                    .execute(self.pool())
-                    .await?;
-            }
-        }
-        Ok(())
     }
 
     /// Adds a new key version to a region and re-wraps every subject key of the region
     /// with `rewrap(subject_ref, old_version, wrapped, new_version)`, all in one
     /// transaction: either every key moves to the new version or none does.
-    pub async fn rotate_region<F, E>(&self, region: &str, mut rewrap: F) -> Result<(i64, u64), E>
+    pub async fn rotate_region<F, E>(
+        &mut self,
+        region: &str,
+        mut rewrap: F,
+    ) -> Result<(i64, u64), E>
     where
         F: FnMut(&str, i64, &[u8], i64) -> Result<Vec<u8>, E>,
         E: From<StoreError>,
     {
-        let mut tx = self.write_tx().await?;
+        let tx = &mut *self.tx;
         let current: Option<i64> =
             sqlx::query_scalar("SELECT MAX(version) FROM region_key_versions WHERE region = $1")
                 .bind(region)
@@ -281,7 +338,6 @@ impl Store {
                 .map_err(StoreError::from)?;
             n += 1;
         }
-        tx.commit().await.map_err(StoreError::from)?;
         Ok((next, n))
     }
 }

@@ -75,6 +75,19 @@ pub struct Store {
     backend: Backend,
 }
 
+/// An open, serialised write transaction. Dropped without [`WriteTx::commit`], it rolls
+/// back: nothing it did is visible.
+pub struct WriteTx {
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+}
+
+impl WriteTx {
+    /// Makes every change of the transaction durable at once.
+    pub async fn commit(self) -> Result<(), StoreError> {
+        Ok(self.tx.commit().await?)
+    }
+}
+
 /// Microseconds since the Unix epoch: the store's one time representation (sortable,
 /// exact, the same on both backends).
 pub fn now_us() -> i64 {
@@ -145,6 +158,14 @@ impl Store {
     /// Which database this store runs on.
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Begins a serialised write transaction: several changes (a consent event and its audit
+    /// entry, a shred and its entry) commit together or not at all.
+    pub async fn begin_write(&self) -> Result<WriteTx, StoreError> {
+        Ok(WriteTx {
+            tx: self.write_tx().await?,
+        })
     }
 
     /// Begins a serialised read-then-write transaction (see the crate docs).
