@@ -83,17 +83,30 @@ fn locate(file: &str, text: &str, offset: usize) -> Located {
     }
 }
 
-/// Where `key = …` appears in `text` (for errors about a value that parsed but is invalid).
-fn key_offset(text: &str, key: &str) -> usize {
+/// Where `key = …` appears inside `[section]` in `text` (for errors about a value that
+/// parsed but is invalid); the section header when the key is not written out.
+fn key_offset(text: &str, section: &str, key: &str) -> usize {
     let mut offset = 0;
+    let mut in_section = false;
+    let mut header = 0;
     for line in text.split_inclusive('\n') {
         let t = line.trim_start();
-        if t.starts_with(key) && t[key.len()..].trim_start().starts_with('=') {
+        if t.starts_with('[') {
+            in_section = t
+                .trim_end()
+                .trim_end_matches(']')
+                .trim_start_matches('[')
+                .trim()
+                == section;
+            if in_section {
+                header = offset;
+            }
+        } else if in_section && t.starts_with(key) && t[key.len()..].trim_start().starts_with('=') {
             return offset + (line.len() - t.len());
         }
         offset += line.len();
     }
-    0
+    header
 }
 
 impl WorkspaceConfig {
@@ -120,12 +133,13 @@ impl WorkspaceConfig {
                 fix: "see docs/WORKSPACE.md for the keys custodia.toml accepts".into(),
             }
         })?;
-        let field_error = |key: &str, message: String, fix: &str| CoreError::ConfigField {
-            at: locate(file, text, key_offset(text, key)),
-            key: key.to_string(),
-            message,
-            fix: fix.to_string(),
-        };
+        let field_error =
+            |section: &str, key: &str, message: String, fix: &str| CoreError::ConfigField {
+                at: locate(file, text, key_offset(text, section, key)),
+                key: format!("[{section}] {key}"),
+                message,
+                fix: fix.to_string(),
+            };
         let store_url = raw
             .store
             .map(|s| s.url)
@@ -136,9 +150,23 @@ impl WorkspaceConfig {
         if !scheme_ok {
             let scheme = store_url.split(':').next().unwrap_or("");
             return Err(field_error(
+                "store",
                 "url",
                 format!("store scheme `{scheme}` is not supported"),
                 "use `sqlite://.custodia/custodia.db` or `postgres://user@host/db`",
+            ));
+        }
+        let has_password = store_url
+            .split_once("://")
+            .map(|(_, rest)| rest.split('/').next().unwrap_or(""))
+            .and_then(|authority| authority.rsplit_once('@'))
+            .is_some_and(|(userinfo, _)| userinfo.contains(':'));
+        if has_password {
+            return Err(field_error(
+                "store",
+                "url",
+                "the store URL holds a password, which custodia.toml (shared, often in git) must not".into(),
+                "remove it from the URL and put it in PGPASSWORD or ~/.pgpass",
             ));
         }
         let names = raw
@@ -147,6 +175,7 @@ impl WorkspaceConfig {
             .unwrap_or_else(|| vec!["eu".into(), "us".into()]);
         if names.is_empty() {
             return Err(field_error(
+                "regions",
                 "names",
                 "no regions".into(),
                 "list at least one, e.g. names = [\"eu\", \"us\"]",
@@ -156,6 +185,7 @@ impl WorkspaceConfig {
         for n in &names {
             let r = Region::new(n).map_err(|e| {
                 field_error(
+                    "regions",
                     "names",
                     e.to_string(),
                     "regions are lower-case codes such as \"eu\" or \"us-west\"",
@@ -163,6 +193,7 @@ impl WorkspaceConfig {
             })?;
             if regions.contains(&r) {
                 return Err(field_error(
+                    "regions",
                     "names",
                     format!("region {n:?} is listed twice"),
                     "list each region once",
@@ -181,6 +212,7 @@ impl WorkspaceConfig {
             || audit_origin.contains('+')
         {
             return Err(field_error(
+                "audit",
                 "origin",
                 format!("audit origin {audit_origin:?} must be one word without `+`"),
                 "use a name like \"custodia.example.com/ml-platform\"",
@@ -190,6 +222,7 @@ impl WorkspaceConfig {
         for n in raw.purposes.map(|p| p.names).unwrap_or_default() {
             let p = Purpose::new(&n).map_err(|e| {
                 field_error(
+                    "purposes",
                     "names",
                     e.to_string(),
                     "purposes are lower-case snake case, e.g. \"model_training\"",
@@ -197,6 +230,7 @@ impl WorkspaceConfig {
             })?;
             if purposes.contains(&p) {
                 return Err(field_error(
+                    "purposes",
                     "names",
                     format!("purpose {n:?} is listed twice"),
                     "list each purpose once",
@@ -294,7 +328,9 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            e.starts_with("c.toml:2:1:") && e.contains("`url`") && e.contains("postgres://"),
+            e.starts_with("c.toml:2:1:")
+                && e.contains("`[store] url`")
+                && e.contains("postgres://"),
             "{e}"
         );
         let e = WorkspaceConfig::parse("c.toml", "[regions]\nnames = [\"eu\", \"EU\"]\n")

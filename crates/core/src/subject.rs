@@ -43,10 +43,9 @@ impl SubjectKind {
             "email" => Ok(SubjectKind::Email),
             "phone" => Ok(SubjectKind::Phone),
             "customer_id" | "customer" | "id" => Ok(SubjectKind::CustomerId),
-            other => Err(CoreError::invalid(
-                "subject kind",
-                other,
-                "use email:…, phone:+… or customer_id:…",
+            // Not quoted back: whatever was typed before the colon may be a name.
+            _ => Err(CoreError::Subject(
+                "the kind before the colon must be email, phone or customer_id, e.g. email:ana@example.com".into(),
             )),
         }
     }

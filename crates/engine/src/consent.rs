@@ -89,6 +89,11 @@ impl Workspace {
                     .join(", ")
             )));
         }
+        if !is_source_token(&change.source) {
+            return Err(EngineError::Workspace(
+                "--source is a short name (letters, digits, . _ : / -, at most 64), e.g. web-banner; it is kept in the ledger and the audit log for good, so it must not hold personal data".into(),
+            ));
+        }
         let now = now_us();
         let e = event(self, region, &change, now);
         let subject = SubjectRef::parse(&e.subject_ref)?;
@@ -190,6 +195,14 @@ impl Workspace {
     }
 }
 
+/// Sources name systems (`cli`, `onetrust-export`, `web-banner`), never people: they are
+/// stored in the ledger and the audit log, which are never erased, so free text is refused.
+pub fn is_source_token(s: &str) -> bool {
+    (1..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'/' | b'-'))
+}
+
 fn count_rows(path: &Path) -> Result<u64, EngineError> {
     let mut rdr = csv::Reader::from_path(path).map_err(|e| bad(path, 0, &e.to_string()))?;
     Ok(rdr.records().count() as u64)
@@ -264,6 +277,7 @@ pub fn parse_consent_csv(
     let file_source = path
         .file_name()
         .map(|f| f.to_string_lossy().into_owned())
+        .filter(|f| is_source_token(f))
         .unwrap_or_else(|| "import".into());
     let mut out = Vec::new();
     let mut errors = Vec::new();
@@ -310,7 +324,13 @@ pub fn parse_consent_csv(
         };
         let source = match get(source_col) {
             "" => file_source.clone(),
-            s => s.to_string(),
+            s if is_source_token(s) => s.to_string(),
+            _ => {
+                errors.push(format!(
+                    "line {line}: column `source`: a source is a short name (letters, digits, . _ : / -, at most 64), e.g. onetrust-2026-11"
+                ));
+                continue;
+            }
         };
         let purpose = get(purpose_col);
         let status = get(status_col).to_ascii_lowercase();
@@ -362,8 +382,8 @@ pub fn parse_consent_csv(
                 source: "gpc".into(),
                 jurisdiction: GPC_JURISDICTION.into(),
             }),
-            other => errors.push(format!(
-                "line {line}: column `gpc`: {other:?} is not true or false"
+            _ => errors.push(format!(
+                "line {line}: column `gpc`: the value is not true or false"
             )),
         }
     }

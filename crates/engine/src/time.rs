@@ -72,7 +72,10 @@ pub fn parse_rfc3339(text: &str) -> Result<i64, String> {
     }
     let offset_s = match &t[i..] {
         "Z" | "z" => 0,
-        tz if tz.len() == 6 && (tz.starts_with('+') || tz.starts_with('-')) && &tz[3..4] == ":" => {
+        tz if tz.len() == 6
+            && (tz.starts_with('+') || tz.starts_with('-'))
+            && tz.as_bytes()[3] == b':' =>
+        {
             let h = num(i + 1..i + 3)?;
             let m = num(i + 4..i + 6)?;
             let sign = if tz.starts_with('-') { -1 } else { 1 };
