@@ -38,6 +38,24 @@ pub enum SubjectKeyLookup {
     Shredded(i64),
 }
 
+/// A region's current key version, on the caller's connection (inside its transaction when
+/// there is one).
+async fn current_key_version(
+    conn: &mut sqlx::AnyConnection,
+    region: &str,
+) -> Result<i64, StoreError> {
+    let v: Option<i64> =
+        sqlx::query_scalar("SELECT MAX(version) FROM region_key_versions WHERE region = $1")
+            .bind(region)
+            .fetch_one(conn)
+            .await?;
+    v.ok_or_else(|| StoreError::NotFound {
+        what: "region",
+        name: region.to_string(),
+        hint: "; add it to [regions] names in custodia.toml and run `custodia init`".into(),
+    })
+}
+
 impl Store {
     /// Registers a region (idempotent) with key version 1.
     pub async fn ensure_region(&self, region: &str) -> Result<(), StoreError> {
@@ -58,16 +76,7 @@ impl Store {
 
     /// The current key version of a region.
     pub async fn region_key_version(&self, region: &str) -> Result<i64, StoreError> {
-        let v: Option<i64> =
-            sqlx::query_scalar("SELECT MAX(version) FROM region_key_versions WHERE region = $1")
-                .bind(region)
-                .fetch_one(self.pool())
-                .await?;
-        v.ok_or_else(|| StoreError::NotFound {
-            what: "region",
-            name: region.to_string(),
-            hint: "; regions are set in custodia.toml and registered by `custodia init`".into(),
-        })
+        current_key_version(&mut *self.pool().acquire().await?, region).await
     }
 
     /// Looks up a subject's key.
@@ -226,17 +235,7 @@ impl crate::WriteTx {
             }
             .into());
         }
-        let version: Option<i64> =
-            sqlx::query_scalar("SELECT MAX(version) FROM region_key_versions WHERE region = $1")
-                .bind(region)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(StoreError::from)?;
-        let version = version.ok_or_else(|| StoreError::NotFound {
-            what: "region",
-            name: region.to_string(),
-            hint: "; add it to `regions` in custodia.toml and run `custodia init`".into(),
-        })?;
+        let version = current_key_version(&mut *tx, region).await?;
         let wrapped = wrap(version)?;
         sqlx::query("INSERT INTO subject_keys (region, subject_ref, key_version, wrapped, created_us) VALUES ($1, $2, $3, $4, $5)")
             .bind(region)
@@ -296,17 +295,7 @@ impl crate::WriteTx {
         E: From<StoreError>,
     {
         let tx = &mut *self.tx;
-        let current: Option<i64> =
-            sqlx::query_scalar("SELECT MAX(version) FROM region_key_versions WHERE region = $1")
-                .bind(region)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(StoreError::from)?;
-        let current = current.ok_or_else(|| StoreError::NotFound {
-            what: "region",
-            name: region.to_string(),
-            hint: "; see `regions` in custodia.toml".into(),
-        })?;
+        let current = current_key_version(&mut *tx, region).await?;
         let next = current + 1;
         sqlx::query(
             "INSERT INTO region_key_versions (region, version, created_us) VALUES ($1, $2, $3)",
