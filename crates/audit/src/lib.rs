@@ -29,5 +29,5 @@ pub use merkle::{
     verify_inclusion, Hash,
 };
 pub use note::{NoteSigner, NoteVerifier};
-pub use verify::{verify_log, VerifyReport};
+pub use verify::{verify_log, verify_log_trusting, VerifyReport};
 pub use zeroize::Zeroizing;

@@ -48,9 +48,26 @@ pub fn verify_log(
     verifier: &NoteVerifier,
     origin: &str,
 ) -> Result<VerifyReport, AuditError> {
+    verify_log_trusting(entries, checkpoints, verifier, origin, &[])
+}
+
+/// [`verify_log`], plus checkpoints the auditor kept from earlier (`trusted`, any order).
+///
+/// An export is self-consistent even when its newest entries and checkpoints were cut off
+/// together; only a checkpoint obtained independently — an earlier export's, or one
+/// published by the log's owner — exposes that. Each trusted checkpoint must be covered by
+/// the export and match the root of the export's first `size` entries.
+pub fn verify_log_trusting(
+    entries: &[&[u8]],
+    checkpoints: &[&str],
+    verifier: &NoteVerifier,
+    origin: &str,
+    trusted: &[&str],
+) -> Result<VerifyReport, AuditError> {
     let checkpoints = open_checkpoints(checkpoints, verifier, origin)?;
     let leaves = chain(entries, &checkpoints)?;
     let n = leaves.len() as u64;
+    check_trusted(&leaves, trusted, verifier, origin)?;
 
     let mut frontier = Frontier::new();
     // The last checkpoint whose root the entries reproduced: (position, size).
@@ -110,6 +127,55 @@ pub fn verify_log(
         root: last.root,
         checkpointed: last.size,
     })
+}
+
+/// The export must extend every trusted checkpoint: hold at least its entries, and hash
+/// its first `size` entries to its root.
+fn check_trusted(
+    leaves: &[Hash],
+    trusted: &[&str],
+    verifier: &NoteVerifier,
+    origin: &str,
+) -> Result<(), AuditError> {
+    let n = leaves.len() as u64;
+    for (t, note) in trusted.iter().enumerate() {
+        let cp = Checkpoint::open(note, verifier)
+            .map_err(|e| fail(None, None, None, format!("trusted checkpoint {t}: {e}")))?;
+        if cp.origin != origin {
+            return Err(fail(
+                None,
+                None,
+                None,
+                format!(
+                    "trusted checkpoint {t}: origin {:?} is not the expected {origin:?}",
+                    cp.origin
+                ),
+            ));
+        }
+        if cp.size > n {
+            return Err(fail(
+                Some(n),
+                None,
+                Some(n..cp.size),
+                format!(
+                    "the trusted checkpoint signs {} entries but the export has only {n}: entries {n}..{} were cut off the end of the log",
+                    cp.size, cp.size
+                ),
+            ));
+        }
+        if merkle::root(&leaves[..cp.size as usize]) != cp.root {
+            return Err(fail(
+                None,
+                None,
+                Some(0..cp.size),
+                format!(
+                    "the export's first {} entries do not hash to the trusted checkpoint's root: the log was rewritten since that checkpoint was signed",
+                    cp.size
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Signature, origin and ordering checks, which need no entries.

@@ -2,8 +2,8 @@
 //! fails naming the entry or checkpoint (and interval) where it happened.
 
 use custodia_audit::{
-    leaf_hash, root, verify_log, AuditError, Checkpoint, Entry, EntryBuilder, Hash, Link,
-    NoteSigner, NoteVerifier, VerifyReport,
+    leaf_hash, root, verify_log, verify_log_trusting, AuditError, Checkpoint, Entry, EntryBuilder,
+    Hash, Link, NoteSigner, NoteVerifier, VerifyReport,
 };
 use rand::rngs::OsRng;
 use std::ops::Range;
@@ -354,4 +354,43 @@ fn error_helper_exposes_the_first_bad_entry() {
     let err = run(&l, &f.checkpoints, &f.verifier).unwrap_err();
     assert_eq!(err.first_bad_entry(), Some(17));
     assert!(err.to_string().starts_with("line 18"), "{err}");
+}
+
+#[test]
+fn a_trusted_checkpoint_exposes_a_cut_off_tail() {
+    let f = fixture();
+    let e = lines(&f.entries);
+    let e: Vec<&[u8]> = e.iter().map(Vec::as_slice).collect();
+    let c: Vec<&str> = f.checkpoints.iter().map(String::as_str).collect();
+    // The newest entries and their checkpoint removed together: self-consistent.
+    assert!(verify_log(&e[..777], &c[..5], &f.verifier, ORIGIN).is_ok());
+    // The auditor kept the size-1000 checkpoint from last time.
+    let err = verify_log_trusting(&e[..777], &c[..5], &f.verifier, ORIGIN, &[c[5]]).unwrap_err();
+    assert_eq!(err.first_bad_entry(), Some(777), "{err}");
+    assert!(err.to_string().contains("777..1000"), "{err}");
+    // An older trusted checkpoint is covered and matches.
+    let report = verify_log_trusting(&e, &c, &f.verifier, ORIGIN, &[c[3], c[1]]).unwrap();
+    assert_eq!(report.entries, 1000);
+}
+
+#[test]
+fn a_trusted_checkpoint_exposes_a_rewritten_history() {
+    let f = fixture();
+    // The owner rewrites entry 10 and re-signs every checkpoint with the same key.
+    let mut entries = f.entries.clone();
+    entries[10].object = "elsewhere".into();
+    rechain(&mut entries, 11);
+    let resigned: Vec<String> = SIZES
+        .iter()
+        .map(|s| sign_at(&f.signer, &entries, *s))
+        .collect();
+    assert!(run(&lines(&entries), &resigned, &f.verifier).is_ok());
+    let e = lines(&entries);
+    let e: Vec<&[u8]> = e.iter().map(Vec::as_slice).collect();
+    let c: Vec<&str> = resigned.iter().map(String::as_str).collect();
+    let err = verify_log_trusting(&e, &c, &f.verifier, ORIGIN, &[&f.checkpoints[2]]).unwrap_err();
+    assert!(err.to_string().contains("rewritten"), "{err}");
+    // A trusted note with a bad signature is refused, not ignored.
+    let forged = f.checkpoints[2].replace("250", "251");
+    assert!(verify_log_trusting(&e, &c, &f.verifier, ORIGIN, &[&forged]).is_err());
 }

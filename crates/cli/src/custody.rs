@@ -319,7 +319,7 @@ enum AuditCommand {
     /// Verify an export offline; exit 1 naming the first bad entry if anything was altered,
     /// removed, reordered or inserted.
     #[command(
-        after_help = "Example:\n  custodia audit verify audit-2026-11/ --pubkey audit-2026-11/audit.vkey\n\nThe key must come from the log's owner out of band; the copy in the export proves nothing."
+        after_help = "Examples:\n  custodia audit verify audit-2026-11/ --pubkey audit-2026-11/audit.vkey\n  custodia audit verify audit-2026-12/ --pubkey published.vkey \\\n      --trusted-checkpoint audit-2026-11/checkpoints/000041.note\n\nThe key must come from the log's owner out of band; the copy in the export proves nothing.\nKeep the last checkpoint of each export: passing it next time proves nothing was cut off the end."
     )]
     Verify(VerifyArgs),
 }
@@ -384,6 +384,11 @@ struct VerifyArgs {
     /// The log origin the checkpoints must name (default: the key's name).
     #[arg(long)]
     origin: Option<String>,
+    /// A checkpoint you kept from an earlier export or that the owner published (repeatable).
+    /// The export must extend it; without one, a log whose newest entries were cut off
+    /// together with their checkpoints still verifies.
+    #[arg(long = "trusted-checkpoint", value_name = "FILE")]
+    trusted: Vec<PathBuf>,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -516,12 +521,12 @@ fn read_key(arg: &str) -> Result<String> {
 
 fn verify(a: VerifyArgs) -> Result<u8> {
     let key = read_key(&a.pubkey)?;
-    match audit_log::verify_dir(&a.dir, &key, a.origin.as_deref()) {
+    match audit_log::verify_dir(&a.dir, &key, a.origin.as_deref(), &a.trusted) {
         Ok(report) => {
             if a.json {
                 println!(
                     "{}",
-                    json!({"ok": true, "entries": report.entries, "checkpoints": report.checkpoints, "root": hex32(&report.root)})
+                    json!({"ok": true, "entries": report.entries, "checkpoints": report.checkpoints, "checkpointed": report.checkpointed, "trusted_checkpoints": a.trusted.len(), "root": hex32(&report.root)})
                 );
             } else {
                 println!(
@@ -618,21 +623,16 @@ pub fn contract(args: ContractArgs) -> Result<u8> {
     use custodia_engine::Registered;
     match args.command {
         ContractCommand::Validate(a) => {
-            let config = block_on(async {
-                Ok(match Workspace::open(&a.workspace).await {
-                    Ok(ws) => Some(ws.config().clone()),
-                    Err(_) => None,
-                })
-            })?;
+            let config = custodia_engine::find_config(&a.workspace)?;
             if config.is_none() && !a.json {
                 eprintln!("note: no workspace here; regions and purposes are not checked (pass --workspace DIR to check them)");
             }
             let files = contracts::contract_files(&a.paths)?;
             let mut errors = Vec::new();
             let mut ok = Vec::new();
-            for f in &files {
-                match contracts::validate_file(f, config.as_ref()) {
-                    Ok(c) => ok.push((f.clone(), c.dataset)),
+            for (f, r) in contracts::validate_all(&files, config.as_ref()) {
+                match r {
+                    Ok(c) => ok.push((f, c.dataset)),
                     Err(e) => errors.push(e.to_string()),
                 }
             }

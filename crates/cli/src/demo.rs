@@ -316,7 +316,7 @@ async fn custody_record(dir: &Path, analyzer: &Analyzer) -> Result<bool> {
     let export = dir.join("audit-export");
     let (entries, checkpoints) = audit_log::export(&ws, &export).await?;
     let vkey = std::fs::read_to_string(export.join(audit_log::VKEY_FILE))?;
-    let ok = match audit_log::verify_dir(&export, &vkey, None) {
+    let ok = match audit_log::verify_dir(&export, &vkey, None, &[]) {
         Ok(r) => {
             println!(
                 "   OK: {} entries, {checkpoints} signed checkpoints, latest root {}…",

@@ -342,6 +342,51 @@ fn the_audit_log_catches_tampering_in_the_store_and_in_the_export() {
         std::fs::write(&note, text.replacen("\n2\n", "\n3\n", 1)).unwrap();
         assert_eq!(verify(&ws, &forged).status.code(), Some(1), "{backend}");
 
+        // The newest entries cut off together with their checkpoints: self-consistent, so
+        // only a checkpoint the auditor kept from before exposes it.
+        let cut = tmp.path().join(format!("{backend}-cut"));
+        copy_dir(&clean, &cut);
+        std::fs::write(cut.join("entries.jsonl"), lines[..2].join("\n") + "\n").unwrap();
+        let mut kept_last = None;
+        for e in std::fs::read_dir(cut.join("checkpoints")).unwrap() {
+            let p = e.unwrap().path();
+            let size: u64 = std::fs::read_to_string(&p)
+                .unwrap()
+                .lines()
+                .nth(1)
+                .unwrap()
+                .parse()
+                .unwrap();
+            if size > 2 {
+                std::fs::remove_file(&p).unwrap();
+            }
+        }
+        for e in std::fs::read_dir(clean.join("checkpoints")).unwrap() {
+            let p = e.unwrap().path();
+            kept_last = kept_last.max(Some(p));
+        }
+        assert!(
+            verify(&ws, &cut).status.success(),
+            "{backend}: a cut-off export is self-consistent"
+        );
+        let trusted = custodia(
+            &ws,
+            &[
+                "audit",
+                "verify",
+                cut.to_str().unwrap(),
+                "--pubkey",
+                clean.join("audit.vkey").to_str().unwrap(),
+                "--trusted-checkpoint",
+                kept_last.unwrap().to_str().unwrap(),
+            ],
+        );
+        assert_eq!(first_bad(&trusted), "2", "{backend}");
+        assert!(
+            String::from_utf8_lossy(&trusted.stderr).contains("cut off"),
+            "{backend}"
+        );
+
         // Attacks on the store's table, then a fresh export.
         sql(&url, "UPDATE audit_entries SET body = replace(body, 'consent.grant', 'consent.grunt') WHERE idx = 3");
         let after = tmp.path().join(format!("{backend}-db-altered"));
@@ -584,6 +629,58 @@ fn contracts_are_validated_and_registered_as_versions() {
         );
         assert_eq!(out.status.code(), Some(2), "{backend}");
         assert!(String::from_utf8_lossy(&out.stderr).contains("[purposes]"));
+        // Asking about an undeclared purpose is a usage error, not a denial.
+        let out = custodia(
+            &ws,
+            &[
+                "consent",
+                "check",
+                "--subject",
+                "email:a@b.co",
+                "--purpose",
+                "profiling",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(2), "{backend}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("[purposes]"));
+
+        // In CI there is a checkout but no master key or store: regions and purposes are
+        // still checked from custodia.toml alone.
+        let ci = tmp.path().join(format!("{backend}-ci-checkout"));
+        std::fs::create_dir_all(ci.join("contracts")).unwrap();
+        std::fs::copy(ws.join("custodia.toml"), ci.join("custodia.toml")).unwrap();
+        std::fs::copy(
+            ws.join("contracts/users.yaml"),
+            ci.join("contracts/users.yaml"),
+        )
+        .unwrap();
+        let out = custodia(&ci, &["contract", "validate", "contracts/"]);
+        assert_eq!(out.status.code(), Some(2), "{backend}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("users.yaml:7") && err.contains("[purposes]"),
+            "{err}"
+        );
+        std::fs::remove_file(ws.join("contracts/users.yaml")).unwrap();
+
+        // Two files governing one dataset: refused, naming both, nothing registered.
+        std::fs::write(
+            ws.join("contracts/customers-copy.yaml"),
+            contract.replace("2y", "5y"),
+        )
+        .unwrap();
+        let out = custodia(&ws, &["contract", "apply", "contracts/"]);
+        assert_eq!(out.status.code(), Some(2), "{backend}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("customers.yaml:1") && err.contains("customers-copy.yaml"),
+            "{err}"
+        );
+        let show = ok(&ws, &["contract", "show", "customers"]);
+        assert!(
+            !show.contains("5y") && !show.contains("v3 "),
+            "{backend}: {show}"
+        );
     }
 }
 

@@ -262,11 +262,14 @@ pub async fn export(ws: &Workspace, dir: &Path) -> Result<(u64, usize), EngineEr
     Ok((rows.len() as u64, checkpoints.len()))
 }
 
-/// Verifies an export folder with a verifier key (the text of `audit.vkey`, or a path to it).
+/// Verifies an export folder with a verifier key (the text of `audit.vkey`). `trusted` are
+/// checkpoint files the auditor kept from earlier: the export must extend each of them, which
+/// is what exposes a log whose newest entries were cut off together with their checkpoints.
 pub fn verify_dir(
     dir: &Path,
     vkey: &str,
     origin: Option<&str>,
+    trusted: &[PathBuf],
 ) -> Result<VerifyReport, EngineError> {
     let verifier = NoteVerifier::from_vkey(vkey.trim()).map_err(|e| {
         EngineError::Key(format!(
@@ -292,7 +295,12 @@ pub fn verify_dir(
         .collect::<Result<_, _>>()?;
     let note_refs: Vec<&str> = notes.iter().map(String::as_str).collect();
     let origin = origin.unwrap_or_else(|| verifier.name());
-    Ok(custodia_audit::verify_log(
-        &lines, &note_refs, &verifier, origin,
+    let trusted: Vec<String> = trusted
+        .iter()
+        .map(|p| fs::read_to_string(p).map_err(|e| EngineError::io(p, e)))
+        .collect::<Result<_, _>>()?;
+    let trusted: Vec<&str> = trusted.iter().map(String::as_str).collect();
+    Ok(custodia_audit::verify_log_trusting(
+        &lines, &note_refs, &verifier, origin, &trusted,
     )?)
 }

@@ -71,24 +71,29 @@ fn event(ws: &Workspace, region: &Region, c: &ConsentChange, now: i64) -> Consen
 }
 
 impl Workspace {
+    fn declared_purpose(&self, purpose: &Purpose) -> Result<(), EngineError> {
+        if self.config().allows_purpose(purpose) {
+            return Ok(());
+        }
+        Err(EngineError::Workspace(format!(
+            "purpose {:?} is not a purpose of this workspace ({}); add it to [purposes] in custodia.toml",
+            purpose.as_str(),
+            self.config()
+                .purposes
+                .iter()
+                .map(|p| p.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )))
+    }
+
     /// Records one grant or withdrawal (and its audit entry); returns the subject's ref.
     pub async fn consent_record(
         &self,
         region: &Region,
         change: ConsentChange,
     ) -> Result<SubjectRef, EngineError> {
-        if !self.config().allows_purpose(&change.purpose) {
-            return Err(EngineError::Workspace(format!(
-                "purpose {:?} is not a purpose of this workspace ({}); add it to [purposes] in custodia.toml",
-                change.purpose.as_str(),
-                self.config()
-                    .purposes
-                    .iter()
-                    .map(|p| p.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
-        }
+        self.declared_purpose(&change.purpose)?;
         if !is_source_token(&change.source) {
             return Err(EngineError::Workspace(
                 "--source is a short name (letters, digits, . _ : / -, at most 64), e.g. web-banner; it is kept in the ledger and the audit log for good, so it must not hold personal data".into(),
@@ -130,6 +135,8 @@ impl Workspace {
         purpose: &Purpose,
         at_us: Option<i64>,
     ) -> Result<(SubjectRef, ConsentState), EngineError> {
+        // A question about a purpose nobody can consent to is a typo, not a denial.
+        self.declared_purpose(purpose)?;
         let r = self.subject_ref(subject, region);
         let state = self
             .store()

@@ -83,6 +83,46 @@ pub fn validate_file(
     Ok(c)
 }
 
+/// Validates every file ([`validate_file`]) and checks that no two govern the same
+/// dataset, which would make one silently overwrite the other's version on apply.
+pub fn validate_all(
+    files: &[PathBuf],
+    config: Option<&WorkspaceConfig>,
+) -> Vec<(PathBuf, Result<Contract, EngineError>)> {
+    let mut out: Vec<(PathBuf, Result<Contract, EngineError>)> = Vec::new();
+    let mut seen: BTreeMap<String, PathBuf> = BTreeMap::new();
+    for f in files {
+        let mut r = validate_file(f, config);
+        if let Ok(c) = &r {
+            if let Some(first) = seen.get(&c.dataset) {
+                r = Err(EngineError::BadInput {
+                    path: f.clone(),
+                    line: dataset_line(f),
+                    message: format!(
+                        "field `dataset`: \"{}\" is also governed by {}; fix: one contract per dataset — merge the two files or rename one dataset",
+                        c.dataset,
+                        first.display()
+                    ),
+                });
+            } else {
+                seen.insert(c.dataset.clone(), f.clone());
+            }
+        }
+        out.push((f.clone(), r));
+    }
+    out
+}
+
+fn dataset_line(path: &Path) -> u64 {
+    fs::read_to_string(path)
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .position(|l| l.trim_start().starts_with("dataset:"))
+        })
+        .map_or(0, |i| i as u64 + 1)
+}
+
 /// What `contract apply` did to one file.
 #[derive(Debug, Clone)]
 pub struct Applied {
@@ -105,8 +145,9 @@ impl Workspace {
             ));
         }
         let mut parsed = Vec::new();
-        for f in &files {
-            let c = validate_file(f, Some(self.config()))?;
+        for (f, c) in validate_all(&files, Some(self.config())) {
+            let c = c?;
+            let f = &f;
             let body = fs::read_to_string(f).map_err(|e| EngineError::io(f, e))?;
             parsed.push((f.clone(), c, body));
         }

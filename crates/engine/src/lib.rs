@@ -28,7 +28,7 @@ pub use documents::{parse_documents, Document, DocumentFields};
 pub use error::EngineError;
 pub use scan::{draft_contract, scan_paths, ColumnReport, ScanOptions, ScanReport, SourceReport};
 pub use table::{Format, Table};
-pub use workspace::{InitOptions, InitReport, Workspace};
+pub use workspace::{find_config, InitOptions, InitReport, Workspace};
 
 /// Writes `bytes` to `path` atomically (temp file in the same folder, fsync, rename): a
 /// crash leaves the old file or the new one, never half of one.

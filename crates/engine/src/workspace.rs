@@ -79,6 +79,32 @@ fn resolve_url(root: &Path, url: &str) -> String {
     }
 }
 
+/// The nearest folder at or above `start` holding a `custodia.toml`.
+fn find_root(start: &Path) -> Option<PathBuf> {
+    start
+        .ancestors()
+        .find(|d| d.join(CONFIG_FILE).is_file())
+        .map(Path::to_path_buf)
+}
+
+fn read_config(root: &Path) -> Result<WorkspaceConfig, EngineError> {
+    let config_path = root.join(CONFIG_FILE);
+    let text = fs::read_to_string(&config_path).map_err(|e| EngineError::io(&config_path, e))?;
+    Ok(WorkspaceConfig::parse(
+        &config_path.display().to_string(),
+        &text,
+    )?)
+}
+
+/// The configuration of the workspace at or above `dir`, without opening its store or
+/// needing its master key: what checks that only need regions and purposes (such as
+/// `contract validate` in CI) use. `None` when there is no workspace; an invalid
+/// `custodia.toml` is an error.
+pub fn find_config(dir: &Path) -> Result<Option<WorkspaceConfig>, EngineError> {
+    let start = dir.canonicalize().map_err(|e| EngineError::io(dir, e))?;
+    find_root(&start).map(|root| read_config(&root)).transpose()
+}
+
 impl Workspace {
     /// Creates (or completes) a workspace in `dir`. Idempotent: an existing workspace keeps
     /// its configuration and keys.
@@ -192,24 +218,17 @@ impl Workspace {
     /// Opens the workspace whose `custodia.toml` is in `dir` or the nearest folder above it.
     pub async fn open(dir: &Path) -> Result<Workspace, EngineError> {
         let start = dir.canonicalize().map_err(|e| EngineError::io(dir, e))?;
-        let root = start
-            .ancestors()
-            .find(|d| d.join(CONFIG_FILE).is_file())
-            .ok_or_else(|| {
-                EngineError::Workspace(format!(
-                    "no {CONFIG_FILE} in {} or any folder above it; run `custodia init` first",
-                    start.display()
-                ))
-            })?
-            .to_path_buf();
+        let root = find_root(&start).ok_or_else(|| {
+            EngineError::Workspace(format!(
+                "no {CONFIG_FILE} in {} or any folder above it; run `custodia init` first",
+                start.display()
+            ))
+        })?;
         Workspace::open_at(&root, IfMissing::Fail).await
     }
 
     async fn open_at(root: &Path, if_missing: IfMissing) -> Result<Workspace, EngineError> {
-        let config_path = root.join(CONFIG_FILE);
-        let text =
-            fs::read_to_string(&config_path).map_err(|e| EngineError::io(&config_path, e))?;
-        let config = WorkspaceConfig::parse(&config_path.display().to_string(), &text)?;
+        let config = read_config(root)?;
         let master = load_master_key(root, if_missing)?;
         let store = Store::open(&resolve_url(root, &config.store_url)).await?;
         let ws = Workspace {
