@@ -48,7 +48,7 @@ enum Command {
     Deid(DeidArgs),
     /// Reverse `tokenize` (and `fpe` in named columns) with the workspace key.
     #[command(
-        after_help = "Example:\n  custodia detokenize reviews.safe.csv --out reviews.csv\n  custodia detokenize customers.parquet --out c.parquet --fpe-column card"
+        after_help = "Examples:\n  custodia detokenize reviews.safe.csv --out reviews.csv\n  custodia detokenize customers.parquet --out c.parquet --fpe-column card --json"
     )]
     Detokenize(DetokenizeArgs),
     /// Create a workspace: custodia.toml, contracts/, pipelines/, policies/, .custodia/
@@ -163,6 +163,9 @@ struct DetokenizeArgs {
     /// Workspace folder holding .custodia/keys/master.key.
     #[arg(long, default_value = ".")]
     workspace: PathBuf,
+    /// Print the counts as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 pub fn run(cli: Cli) -> Result<u8> {
@@ -472,8 +475,7 @@ fn deid(a: DeidArgs) -> Result<u8> {
                 Some((c, k)) => (c.to_string(), custodia_core::SubjectKind::parse(k)?),
                 None => (spec.clone(), custodia_core::SubjectKind::Email),
             };
-            crate::custody::block_on(async {
-                let ws = custodia_engine::Workspace::open(&a.workspace).await?;
+            crate::custody::with_workspace(&a.workspace, async |ws| {
                 let subject = custodia_engine::keyring::SubjectColumn {
                     column,
                     kind,
@@ -545,15 +547,10 @@ fn detokenize(a: DetokenizeArgs) -> Result<u8> {
     if same_file(&a.input, &a.out) {
         bail!("--out must differ from the input");
     }
-    let in_workspace = a
-        .workspace
-        .canonicalize()
-        .map(|d| d.ancestors().any(|p| p.join("custodia.toml").is_file()))
-        .unwrap_or(false);
+    let in_workspace = custodia_engine::find_config(&a.workspace)?.is_some();
     let report = if in_workspace {
         // The store holds subject keys: per-subject fields open while their key exists.
-        crate::custody::block_on(async {
-            let ws = custodia_engine::Workspace::open(&a.workspace).await?;
+        crate::custody::with_workspace(&a.workspace, async |ws| {
             Ok(ws
                 .detokenize_file(&a.input, &a.out, &a.column, &a.fpe_column)
                 .await?)
@@ -562,6 +559,18 @@ fn detokenize(a: DetokenizeArgs) -> Result<u8> {
         let key = keys::load_master_key(&a.workspace, keys::IfMissing::Fail)?;
         custodia_engine::detokenize_file(&key, &a.input, &a.out, &a.column, &a.fpe_column)?
     };
+    if a.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "output": a.out,
+                "restored": report.restored,
+                "shredded": report.shredded,
+                "no_key": report.no_key,
+            })
+        );
+        return Ok(0);
+    }
     println!(
         "restored {} value(s); wrote {}",
         report.restored,

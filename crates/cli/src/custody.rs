@@ -31,6 +31,15 @@ pub fn block_on<T>(f: impl std::future::Future<Output = Result<T>>) -> Result<T>
         .block_on(f)
 }
 
+/// Opens the workspace at or above `dir` and runs `f` on it: what nearly every custody
+/// command does.
+pub fn with_workspace<T>(dir: &Path, f: impl AsyncFnOnce(&Workspace) -> Result<T>) -> Result<T> {
+    block_on(async {
+        let ws = Workspace::open(dir).await?;
+        f(&ws).await
+    })
+}
+
 #[derive(Args)]
 pub struct InitArgs {
     /// Folder to make a workspace (created if missing).
@@ -162,8 +171,7 @@ pub fn subject(args: SubjectArgs) -> Result<u8> {
     match args.command {
         SubjectCommand::Ref(a) => {
             let id = a.id.subject()?;
-            let (r, region) = block_on(async {
-                let ws = Workspace::open(&a.workspace).await?;
+            let (r, region) = with_workspace(&a.workspace, async |ws| {
                 let region = ws.region(a.region.as_deref())?;
                 Ok((ws.subject_ref(&id, &region), region))
             })?;
@@ -239,10 +247,9 @@ fn subject_ref_of(ws: &Workspace, text: &str, region: &Region) -> Result<Subject
 pub fn keys(args: KeysArgs) -> Result<u8> {
     match args.command {
         KeysCommand::Shred(a) => {
-            let (r, existed) = block_on(async {
-                let ws = Workspace::open(&a.workspace).await?;
+            let (r, existed) = with_workspace(&a.workspace, async |ws| {
                 let region = ws.region(a.region.as_deref())?;
-                let r = subject_ref_of(&ws, &a.subject, &region)?;
+                let r = subject_ref_of(ws, &a.subject, &region)?;
                 // Refs are per region: a subject named by identifier has another ref (and
                 // maybe their key) elsewhere. Shredding the wrong region would report success
                 // and leave the real key in place.
@@ -277,8 +284,7 @@ pub fn keys(args: KeysArgs) -> Result<u8> {
             Ok(0)
         }
         KeysCommand::Rotate(a) => {
-            let (version, n) = block_on(async {
-                let ws = Workspace::open(&a.workspace).await?;
+            let (version, n) = with_workspace(&a.workspace, async |ws| {
                 let region = ws.region(Some(&a.region))?;
                 Ok(ws.rotate_region(&region).await?)
             })?;
@@ -309,6 +315,9 @@ enum AuditCommand {
     )]
     Log(AuditLogArgs),
     /// Sign a checkpoint over the current log (C2SP tlog-checkpoint, Ed25519 signed note).
+    #[command(
+        after_help = "Examples:\n  custodia audit checkpoint\n  custodia audit checkpoint --json > kept-2026-11-23.json\n\nKeep a copy outside the workspace: `audit verify --trusted-checkpoint` checks later exports against it."
+    )]
     Checkpoint(WorkspaceOnly),
     /// Print an entry with its inclusion proof against the latest signed checkpoint.
     #[command(after_help = "Example:\n  custodia audit prove 17 --json")]
@@ -401,8 +410,7 @@ fn hex32(h: &[u8; 32]) -> String {
 pub fn audit(args: AuditArgs) -> Result<u8> {
     match args.command {
         AuditCommand::Log(a) => {
-            let entries = block_on(async {
-                let ws = Workspace::open(&a.workspace).await?;
+            let entries = with_workspace(&a.workspace, async |ws| {
                 Ok(audit_log::entries(ws.store(), a.from, a.limit).await?)
             })?;
             if a.json {
@@ -438,10 +446,11 @@ pub fn audit(args: AuditArgs) -> Result<u8> {
             Ok(0)
         }
         AuditCommand::Checkpoint(a) => {
-            let note = block_on(async {
-                let ws = Workspace::open(&a.workspace).await?;
-                Ok(audit_log::checkpoint(&ws).await?)
-            })?;
+            let note =
+                with_workspace(
+                    &a.workspace,
+                    async |ws| Ok(audit_log::checkpoint(ws).await?),
+                )?;
             if a.json {
                 println!("{}", json!({"checkpoint": note}));
             } else {
@@ -450,9 +459,8 @@ pub fn audit(args: AuditArgs) -> Result<u8> {
             Ok(0)
         }
         AuditCommand::Prove(a) => {
-            let proof = block_on(async {
-                let ws = Workspace::open(&a.workspace).await?;
-                Ok(audit_log::prove(&ws, a.entry).await?)
+            let proof = with_workspace(&a.workspace, async |ws| {
+                Ok(audit_log::prove(ws, a.entry).await?)
             })?;
             let path: Vec<String> = proof.path.iter().map(hex32).collect();
             if a.json {
@@ -484,9 +492,8 @@ pub fn audit(args: AuditArgs) -> Result<u8> {
         }
         AuditCommand::Export(a) => {
             let bar = spinner(format!("exporting the audit log to {}", a.dir.display()));
-            let exported = block_on(async {
-                let ws = Workspace::open(&a.workspace).await?;
-                Ok(audit_log::export(&ws, &a.dir).await?)
+            let exported = with_workspace(&a.workspace, async |ws| {
+                Ok(audit_log::export(ws, &a.dir).await?)
             });
             bar.finish_and_clear();
             let (n, c) = exported?;
@@ -574,6 +581,9 @@ enum ContractCommand {
     #[command(after_help = "Example:\n  custodia contract apply contracts/")]
     Apply(ContractPathsArgs),
     /// List registered contracts (latest versions).
+    #[command(
+        after_help = "Examples:\n  custodia contract list\n  custodia contract list --json\n\nSee every version of one with `custodia contract show NAME`."
+    )]
     List(WorkspaceOnly),
     /// Show a registered contract's versions and its latest text.
     #[command(after_help = "Example:\n  custodia contract show orders")]
@@ -662,8 +672,7 @@ pub fn contract(args: ContractArgs) -> Result<u8> {
             })
         }
         ContractCommand::Apply(a) => {
-            let applied = block_on(async {
-                let ws = Workspace::open(&a.workspace).await?;
+            let applied = with_workspace(&a.workspace, async |ws| {
                 Ok(ws.apply_contracts(&a.paths).await?)
             })?;
             let describe = |o: &Registered| match o {
@@ -689,10 +698,7 @@ pub fn contract(args: ContractArgs) -> Result<u8> {
             Ok(0)
         }
         ContractCommand::List(a) => {
-            let list = block_on(async {
-                let ws = Workspace::open(&a.workspace).await?;
-                Ok(ws.contracts().await?)
-            })?;
+            let list = with_workspace(&a.workspace, async |ws| Ok(ws.contracts().await?))?;
             if a.json {
                 let items: Vec<_> = list
                     .iter()
@@ -716,8 +722,7 @@ pub fn contract(args: ContractArgs) -> Result<u8> {
             Ok(0)
         }
         ContractCommand::Show(a) => {
-            let versions = block_on(async {
-                let ws = Workspace::open(&a.workspace).await?;
+            let versions = with_workspace(&a.workspace, async |ws| {
                 Ok(ws.contract_versions(&a.name).await?)
             })?;
             let latest = versions.last().expect("at least one version");
@@ -889,8 +894,7 @@ pub fn consent(args: ConsentArgs) -> Result<u8> {
         ConsentCommand::Withdraw(a) => consent_change(a, Decision::Withdraw, at),
         ConsentCommand::Import(a) => {
             let bar = spinner(format!("importing {}", a.file.display()));
-            let report = block_on(async {
-                let ws = Workspace::open(&a.workspace).await?;
+            let report = with_workspace(&a.workspace, async |ws| {
                 let region = ws.region(a.region.as_deref())?;
                 Ok(ws.consent_import(&region, &a.file, &a.jurisdiction).await?)
             });
@@ -913,8 +917,7 @@ pub fn consent(args: ConsentArgs) -> Result<u8> {
             let id = SubjectId::parse(&a.subject)?;
             let purpose = Purpose::new(&a.purpose)?;
             let when = at(&a.at)?;
-            let (r, state) = block_on(async {
-                let ws = Workspace::open(&a.workspace).await?;
+            let (r, state) = with_workspace(&a.workspace, async |ws| {
                 let region = ws.region(a.region.as_deref())?;
                 Ok(ws.consent_check(&region, &id, &purpose, when).await?)
             })?;
@@ -946,8 +949,7 @@ pub fn consent(args: ConsentArgs) -> Result<u8> {
             Ok(if allowed { 0 } else { EXIT_VIOLATIONS })
         }
         ConsentCommand::Export(a) => {
-            let events = block_on(async {
-                let ws = Workspace::open(&a.workspace).await?;
+            let events = with_workspace(&a.workspace, async |ws| {
                 Ok(ws.store().consent_events(a.purpose.as_deref()).await?)
             })?;
             let mut body = String::new();
@@ -981,8 +983,7 @@ fn consent_change(
         source: a.source.clone(),
         jurisdiction: a.jurisdiction.to_ascii_lowercase(),
     };
-    let r = block_on(async {
-        let ws = Workspace::open(&a.workspace).await?;
+    let r = with_workspace(&a.workspace, async |ws| {
         let region = ws.region(a.region.as_deref())?;
         Ok(ws.consent_record(&region, change).await?)
     })?;

@@ -38,6 +38,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "custodia-engine",
         ],
     ),
+    ("custodia-testkit", &[]),
     ("xtask", &[]),
 ];
 

@@ -6,10 +6,7 @@
 use std::{
     path::{Path, PathBuf},
     process::{Command, Output},
-    sync::atomic::{AtomicU32, Ordering},
 };
-
-static DB_COUNTER: AtomicU32 = AtomicU32::new(0);
 
 fn custodia(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_custodia"))
@@ -42,30 +39,7 @@ fn block<T>(f: impl std::future::Future<Output = T>) -> T {
 
 /// A fresh PostgreSQL database URL, or None when no server is configured (fails under CI).
 fn fresh_postgres() -> Option<String> {
-    let Ok(base) = std::env::var("CUSTODIA_TEST_POSTGRES_URL") else {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true but CUSTODIA_TEST_POSTGRES_URL is not set: run the tests through scripts/test"
-        );
-        eprintln!("note: CUSTODIA_TEST_POSTGRES_URL not set; PostgreSQL half skipped");
-        return None;
-    };
-    let name = format!(
-        "custodia_cli_{}_{}",
-        std::process::id(),
-        DB_COUNTER.fetch_add(1, Ordering::SeqCst)
-    );
-    block(async {
-        sqlx::any::install_default_drivers();
-        let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&base)
-            .await
-            .unwrap();
-        sqlx::Executor::execute(&mut admin, format!("CREATE DATABASE {name}").as_str())
-            .await
-            .unwrap();
-    });
-    let (prefix, _) = base.rsplit_once('/').unwrap();
-    Some(format!("{prefix}/{name}"))
+    block(custodia_testkit::fresh_postgres("custodia_cli"))
 }
 
 /// Declares the tests' extra purposes (`ads`, `email`) in a workspace's custodia.toml, as a
@@ -752,6 +726,14 @@ fn shredding_a_subject_key_makes_every_copy_of_their_fields_unreadable() {
             );
             assert!(out.contains("keys were shredded"), "{backend}: {out}");
         }
+        let counts: serde_json::Value = serde_json::from_str(&ok(
+            &ws,
+            &["detokenize", "backup.csv", "--out", "after.csv", "--json"],
+        ))
+        .unwrap();
+        // Ana's two rows (two fields each) stay shut; Bo's two fields open.
+        assert_eq!(counts["shredded"], 4, "{backend}: {counts}");
+        assert_eq!(counts["restored"], 2, "{backend}: {counts}");
         // The shred is in the audit log, by ref only.
         let log = ok(&ws, &["audit", "log", "--json"]);
         assert!(

@@ -32,7 +32,7 @@ pub enum IfMissing {
 
 /// Loads the master key from the environment or the workspace key file.
 pub fn load_master_key(workspace: &Path, if_missing: IfMissing) -> Result<MasterKey, EngineError> {
-    if let Ok(hex) = std::env::var(MASTER_KEY_ENV) {
+    if let Ok(hex) = std::env::var(MASTER_KEY_ENV).map(zeroize::Zeroizing::new) {
         return MasterKey::from_hex(&hex)
             .map_err(|e| EngineError::Key(format!("{MASTER_KEY_ENV}: {e}")));
     }

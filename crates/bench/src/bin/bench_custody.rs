@@ -3,7 +3,8 @@
 //! - audit appends, one entry per transaction and 1,000 per transaction, against the
 //!   cost of hashing alone (canonical encoding + RFC 6962 leaf hash: the ceiling);
 //! - inclusion proofs verified per second, against hashing alone;
-//! - consent: bulk import of N events, then point-in-time checks per second from the
+//! - consent: `consent import` of an N-row CSV (parsing, SubjectRefs, one transaction), then
+//!   point-in-time checks per second from the
 //!   in-memory index (what bulk enforcement uses) and through one SQL query per check.
 //!
 //! ```sh
@@ -16,8 +17,12 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use custodia_audit::{merkle, EntryBuilder, Link};
-use custodia_engine::{audit_log, audit_log::NewEntry, consent::ConsentIndex};
+use custodia_engine::{
+    audit_log, audit_log::NewEntry, consent::ConsentIndex, InitOptions, Workspace,
+};
 use custodia_store::{ConsentEvent, Store};
+use std::io::Write;
+use std::path::Path;
 
 struct Args {
     events: usize,
@@ -171,7 +176,58 @@ fn proofs_bench(n: usize) -> serde_json::Value {
     })
 }
 
-async fn consent_bench(store: &Store, a: &Args) -> Result<serde_json::Value> {
+/// A consent platform's export, as `consent import` reads it: `events` rows over
+/// `events / 4` e-mail addresses, four purposes, grants and withdrawals.
+fn write_consent_csv(path: &Path, events: usize) -> Result<()> {
+    let subjects = (events / 4).max(1);
+    let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
+    writeln!(w, "email,purpose,status,timestamp")?;
+    for i in 0..events {
+        let secs = 1_700_000_000 + i as i64;
+        writeln!(
+            w,
+            "user{}@example.com,{},{},{}",
+            i % subjects,
+            [
+                "personalization",
+                "marketing",
+                "model_training",
+                "analytics"
+            ][i % 4],
+            if i % 3 != 0 { "opt_in" } else { "opt_out" },
+            custodia_engine::time::format_rfc3339(secs * 1_000_000),
+        )?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+async fn consent_bench(store: &Store, ws_url: &str, a: &Args) -> Result<serde_json::Value> {
+    // The whole `consent import` path: CSV parsing and checks, SubjectRefs (HMAC), one
+    // transaction with its audit entry and checkpoint.
+    let dir = tempfile::tempdir()?;
+    let csv = dir.path().join("cmp-export.csv");
+    write_consent_csv(&csv, a.events)?;
+    let (ws, _) = Workspace::init(
+        &dir.path().join("ws"),
+        InitOptions {
+            regions: None,
+            store_url: Some(ws_url.to_string()),
+        },
+    )
+    .await?;
+    let region = ws.region(Some("eu"))?;
+    let t = Instant::now();
+    let report = ws.consent_import(&region, &csv, "eu").await?;
+    let imported = rate(a.events, t);
+    anyhow::ensure!(
+        report.rows == a.events as u64,
+        "import read {} rows",
+        report.rows
+    );
+    drop(ws);
+
+    // Checks run on a ledger of the same shape with refs known here.
     let subjects = (a.events / 4).max(1);
     let events: Vec<ConsentEvent> = (0..a.events)
         .map(|i| ConsentEvent {
@@ -185,11 +241,9 @@ async fn consent_bench(store: &Store, a: &Args) -> Result<serde_json::Value> {
             recorded_us: 0,
         })
         .collect();
-    let t = Instant::now();
     for chunk in events.chunks(100_000) {
         store.consent_append(chunk).await?;
     }
-    let imported = rate(a.events, t);
     let t = Instant::now();
     let index = ConsentIndex::new(store.consent_events(None).await?);
     let index_build_s = t.elapsed().as_secs_f64();
@@ -220,17 +274,17 @@ async fn consent_bench(store: &Store, a: &Args) -> Result<serde_json::Value> {
     let sql = rate(sql_checks, t);
     Ok(serde_json::json!({
         "events": a.events,
-        "import_events_per_s": imported,
+        "import_csv_rows_per_s": imported,
         "index_build_s": index_build_s,
         "checks_per_s_index": checks,
         "checks_per_s_sql": sql,
     }))
 }
 
-async fn backend(url: &str, a: &Args) -> Result<serde_json::Value> {
+async fn backend(url: &str, ws_url: &str, a: &Args) -> Result<serde_json::Value> {
     let store = Store::open(url).await?;
     let audit = audit_bench(&store, a).await?;
-    let consent = consent_bench(&store, a).await?;
+    let consent = consent_bench(&store, ws_url, a).await?;
     store.close().await;
     Ok(serde_json::json!({"audit": audit, "consent": consent}))
 }
@@ -244,21 +298,28 @@ fn main() -> Result<()> {
         "hashing_only_entries_per_s": hashing_only(a.batched.max(10_000)),
         "proofs": proofs_bench(a.proofs),
     });
-    report["sqlite"] = rt.block_on(backend(&sqlite_url, &a))?;
+    let sqlite_ws = format!("sqlite://{}", dir.path().join("ws.db").display());
+    report["sqlite"] = rt.block_on(backend(&sqlite_url, &sqlite_ws, &a))?;
     match std::env::var("CUSTODIA_TEST_POSTGRES_URL") {
         Ok(base) => {
             let db = format!("custodia_bench_{}", std::process::id());
             rt.block_on(async {
                 sqlx::any::install_default_drivers();
                 let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&base).await?;
-                sqlx::Executor::execute(&mut admin, format!("CREATE DATABASE {db}").as_str())
-                    .await?;
+                for name in [db.clone(), format!("{db}_ws")] {
+                    sqlx::Executor::execute(&mut admin, format!("CREATE DATABASE {name}").as_str())
+                        .await?;
+                }
                 Ok::<_, anyhow::Error>(())
             })?;
             let (prefix, _) = base
                 .rsplit_once('/')
                 .context("postgres url has a database")?;
-            report["postgres"] = rt.block_on(backend(&format!("{prefix}/{db}"), &a))?;
+            report["postgres"] = rt.block_on(backend(
+                &format!("{prefix}/{db}"),
+                &format!("{prefix}/{db}_ws"),
+                &a,
+            ))?;
         }
         Err(_) => {
             report["postgres"] = serde_json::json!("not measured: CUSTODIA_TEST_POSTGRES_URL unset")

@@ -1,0 +1,51 @@
+//! Test support shared by Custodia's test suites (a dev-dependency only).
+//!
+//! Tests run against real servers that `scripts/services` starts and announces through
+//! `CUSTODIA_TEST_POSTGRES_URL`. Each test gets its own fresh database on that server, so
+//! tests running in parallel never see each other's rows. Under `CI=true` a missing URL is
+//! a failure: a suite that silently skipped its PostgreSQL half would prove nothing.
+#![deny(missing_docs)]
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// The variable `scripts/services` sets for PostgreSQL.
+pub const POSTGRES_URL_ENV: &str = "CUSTODIA_TEST_POSTGRES_URL";
+
+/// A new, empty PostgreSQL database named `{prefix}_{pid}_{n}` and its URL, or `None` when
+/// no server is configured outside CI.
+///
+/// # Panics
+/// When `CI=true` and no URL is set, or when the server refuses the database: tests want
+/// the failure, not an error to unwrap.
+pub async fn fresh_postgres(prefix: &str) -> Option<String> {
+    let Ok(base) = std::env::var(POSTGRES_URL_ENV) else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true but {POSTGRES_URL_ENV} is not set: run the tests through scripts/test"
+        );
+        eprintln!("note: {POSTGRES_URL_ENV} not set; PostgreSQL half skipped");
+        return None;
+    };
+    let name = format!(
+        "{prefix}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    );
+    sqlx::any::install_default_drivers();
+    let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&base)
+        .await
+        .unwrap_or_else(|e| panic!("{POSTGRES_URL_ENV}: {e}"));
+    // A pid can repeat across runs; a leftover database of that name is stale.
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {name}"),
+        format!("CREATE DATABASE {name}"),
+    ] {
+        sqlx::Executor::execute(&mut admin, sql.as_str())
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    let (prefix, _) = base.rsplit_once('/').expect("the URL names a database");
+    Some(format!("{prefix}/{name}"))
+}
