@@ -67,6 +67,8 @@ enum Command {
     Contract(crate::custody::ContractArgs),
     /// The consent ledger: grant, withdraw, import, check, export.
     Consent(crate::custody::ConsentArgs),
+    /// Policy as code (Rego): evaluate a request, run policy tests, explain a decision.
+    Policy(crate::policy::PolicyArgs),
 }
 
 #[derive(Args)]
@@ -181,6 +183,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Audit(a) => crate::custody::audit(a),
         Command::Contract(a) => crate::custody::contract(a),
         Command::Consent(a) => crate::custody::consent(a),
+        Command::Policy(a) => crate::policy::run(a),
     }
 }
 

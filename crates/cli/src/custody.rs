@@ -633,7 +633,7 @@ pub fn contract(args: ContractArgs) -> Result<u8> {
     use custodia_engine::Registered;
     match args.command {
         ContractCommand::Validate(a) => {
-            let config = custodia_engine::find_config(&a.workspace)?;
+            let config = custodia_engine::find_config(&a.workspace)?.map(|(_, c)| c);
             if config.is_none() && !a.json {
                 eprintln!("note: no workspace here; regions and purposes are not checked (pass --workspace DIR to check them)");
             }

@@ -7,6 +7,7 @@
 mod commands;
 mod custody;
 mod demo;
+mod policy;
 
 use std::process::ExitCode;
 

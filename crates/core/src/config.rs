@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use crate::{CoreError, Located, Purpose, Region};
+use crate::{Classification, CoreError, Located, Purpose, Region};
 
 /// The file name of a workspace's configuration.
 pub const CONFIG_FILE: &str = "custodia.toml";
@@ -26,6 +26,48 @@ pub struct WorkspaceConfig {
     /// naming another purpose are refused (a typo must not create a purpose nobody
     /// consented to). Empty = not restricted.
     pub purposes: Vec<Purpose>,
+    /// Cross-region transfers the organisation has a legal mechanism for (`[[transfers]]`);
+    /// policy decides whether each applicable law accepts the mechanism.
+    pub transfers: Vec<Transfer>,
+    /// What `custodia check` refuses (`[check]`).
+    pub check: CheckConfig,
+}
+
+/// A transfer mechanism in place from one region to another.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transfer {
+    /// Region the personal data belongs to.
+    pub from: Region,
+    /// Region it may be processed or stored in.
+    pub to: Region,
+    /// `adequacy`, `scc`, `bcr`, `idta`, `cac_standard_contract`, …
+    pub mechanism: String,
+}
+
+/// Settings of `custodia check`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckConfig {
+    /// Buckets and paths code must not read or write (`s3://raw-pii/`, `/mnt/exports/`):
+    /// a reference that starts with one of them is a finding.
+    pub prohibited_paths: Vec<String>,
+    /// Cloud regions code must not name (`us-east-1`): a quoted literal equal to one, or a
+    /// storage URL host naming one, is a finding.
+    pub prohibited_regions: Vec<String>,
+    /// Glob patterns of files `check` skips (relative to the checked folder).
+    pub ignore: Vec<String>,
+    /// `check data`: columns above this level must be covered by a contract.
+    pub max_uncovered_level: Classification,
+}
+
+impl Default for CheckConfig {
+    fn default() -> Self {
+        CheckConfig {
+            prohibited_paths: Vec::new(),
+            prohibited_regions: Vec::new(),
+            ignore: Vec::new(),
+            max_uncovered_level: Classification::L1,
+        }
+    }
 }
 
 /// Purposes `custodia init` declares: the common ML and product uses, and the CCPA/CPRA
@@ -46,6 +88,28 @@ struct Raw {
     regions: Option<RawRegions>,
     audit: Option<RawAudit>,
     purposes: Option<RawPurposes>,
+    transfers: Option<Vec<RawTransfer>>,
+    check: Option<RawCheck>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTransfer {
+    from: String,
+    to: String,
+    mechanism: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCheck {
+    #[serde(default)]
+    prohibited_paths: Vec<String>,
+    #[serde(default)]
+    prohibited_regions: Vec<String>,
+    #[serde(default)]
+    ignore: Vec<String>,
+    max_uncovered_level: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -120,6 +184,8 @@ impl WorkspaceConfig {
                 .iter()
                 .map(|p| Purpose::new(p).expect("default purposes are valid"))
                 .collect(),
+            transfers: Vec::new(),
+            check: CheckConfig::default(),
         }
     }
 
@@ -238,11 +304,79 @@ impl WorkspaceConfig {
             }
             purposes.push(p);
         }
+        let mut transfers = Vec::new();
+        for t in raw.transfers.unwrap_or_default() {
+            let region = |key: &str, v: &str| {
+                Region::new(v).map_err(|e| {
+                    field_error(
+                        "transfers",
+                        key,
+                        e.to_string(),
+                        "regions are lower-case codes such as \"eu\" or \"us\"",
+                    )
+                })
+            };
+            let (from, to) = (region("from", &t.from)?, region("to", &t.to)?);
+            let token = !t.mechanism.is_empty()
+                && t.mechanism
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+            if !token {
+                return Err(field_error(
+                    "transfers",
+                    "mechanism",
+                    format!("mechanism {:?} is not a lower-case name", t.mechanism),
+                    "use adequacy, scc, bcr, idta, derogation, cac_assessment, cac_standard_contract or certification",
+                ));
+            }
+            if from == to {
+                return Err(field_error(
+                    "transfers",
+                    "to",
+                    format!("a transfer from {from} to itself"),
+                    "name two different regions",
+                ));
+            }
+            transfers.push(Transfer {
+                from,
+                to,
+                mechanism: t.mechanism,
+            });
+        }
+        let check = match raw.check {
+            None => CheckConfig::default(),
+            Some(c) => CheckConfig {
+                max_uncovered_level: match c.max_uncovered_level {
+                    None => Classification::L1,
+                    Some(l) => l.parse().map_err(|_| {
+                        field_error(
+                            "check",
+                            "max_uncovered_level",
+                            format!("{l:?} is not a classification"),
+                            "use \"L0\", \"L1\", \"L2\" or \"L3\"",
+                        )
+                    })?,
+                },
+                prohibited_paths: c.prohibited_paths,
+                prohibited_regions: c.prohibited_regions,
+                ignore: c.ignore,
+            },
+        };
+        if let Some(p) = check.prohibited_paths.iter().find(|p| p.trim().is_empty()) {
+            return Err(field_error(
+                "check",
+                "prohibited_paths",
+                format!("{p:?} would match every path"),
+                "list bucket or folder prefixes such as \"s3://raw-pii/\"",
+            ));
+        }
         Ok(WorkspaceConfig {
             store_url,
             regions,
             audit_origin,
             purposes,
+            transfers,
+            check,
         })
     }
 
@@ -272,7 +406,7 @@ impl WorkspaceConfig {
              [purposes]\n\
              # What data may be used for here. Contracts and consent events naming another\n\
              # purpose are refused; remove this section to allow any.\n\
-             names = [{}]\n",
+             names = [{}]\n{}{}",
             self.store_url,
             regions.join(", "),
             self.audit_origin,
@@ -280,7 +414,52 @@ impl WorkspaceConfig {
                 .iter()
                 .map(|p| format!("{:?}", p.as_str()))
                 .collect::<Vec<_>>()
+                .join(", "),
+            self.transfers_toml(),
+            self.check_toml(),
+        )
+    }
+
+    fn transfers_toml(&self) -> String {
+        let mut out = String::from(
+            "\n# Cross-region transfers you have a legal mechanism for (policy checks that each\n\
+             # applicable law accepts it). Personal data never leaves its region otherwise.\n",
+        );
+        if self.transfers.is_empty() {
+            out.push_str(
+                "# [[transfers]]\n# from = \"eu\"\n# to = \"us\"\n# mechanism = \"scc\"\n",
+            );
+        }
+        for t in &self.transfers {
+            out.push_str(&format!(
+                "[[transfers]]\nfrom = {:?}\nto = {:?}\nmechanism = {:?}\n",
+                t.from.as_str(),
+                t.to.as_str(),
+                t.mechanism
+            ));
+        }
+        out
+    }
+
+    fn check_toml(&self) -> String {
+        let list = |v: &[String]| {
+            v.iter()
+                .map(|s| format!("{s:?}"))
+                .collect::<Vec<_>>()
                 .join(", ")
+        };
+        format!(
+            "\n[check]\n\
+             # custodia check: buckets/paths and cloud regions code must not touch, files to skip,\n\
+             # and the highest level a column may have without a contract (check data).\n\
+             prohibited_paths = [{}]\n\
+             prohibited_regions = [{}]\n\
+             ignore = [{}]\n\
+             max_uncovered_level = {:?}\n",
+            list(&self.check.prohibited_paths),
+            list(&self.check.prohibited_regions),
+            list(&self.check.ignore),
+            self.check.max_uncovered_level.as_str()
         )
     }
 
@@ -307,6 +486,32 @@ mod tests {
         );
         let parsed = WorkspaceConfig::parse("custodia.toml", &c.to_toml()).unwrap();
         assert_eq!(parsed, c);
+        let mut c2 = c.clone();
+        c2.transfers.push(Transfer {
+            from: Region::new("eu").unwrap(),
+            to: Region::new("us").unwrap(),
+            mechanism: "scc".into(),
+        });
+        c2.check.prohibited_paths.push("s3://raw-pii/".into());
+        c2.check.max_uncovered_level = Classification::L2;
+        assert_eq!(
+            WorkspaceConfig::parse("custodia.toml", &c2.to_toml()).unwrap(),
+            c2
+        );
+        let e = WorkspaceConfig::parse(
+            "c.toml",
+            "[[transfers]]\nfrom = \"eu\"\nto = \"us\"\nmechanism = \"Pinky Promise\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("c.toml:4:1:") && e.contains("[transfers] mechanism"),
+            "{e}"
+        );
+        let e = WorkspaceConfig::parse("c.toml", "[check]\nmax_uncovered_level = \"L7\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("c.toml:2:1") && e.contains("L7"), "{e}");
         assert_eq!(parsed.default_region().as_str(), "eu");
         assert_eq!(
             WorkspaceConfig::parse("c.toml", "").unwrap().store_url,

@@ -54,6 +54,9 @@ pub enum EngineError {
         /// The library's message.
         message: String,
     },
+    /// A policy file is bad or a rule failed (the message names file:line or the rule).
+    #[error(transparent)]
+    Policy(#[from] custodia_policy::PolicyError),
     /// The metadata store failed.
     #[error(transparent)]
     Store(#[from] custodia_store::StoreError),

@@ -13,11 +13,16 @@ mod documents;
 mod error;
 pub mod keyring;
 pub mod keys;
+pub mod policy;
 mod scan;
 mod table;
 pub mod time;
 mod workspace;
 
+pub use custodia_policy::{
+    Decision, DecisionInput, Denial, ModelDecision, Obligation, Policy, TestOutcome, TestResult,
+    BUILTIN as BUILTIN_POLICY, BUILTIN_PARAMS,
+};
 pub use custodia_store::{
     ConsentEvent, ConsentState, ContractRecord, Registered, SubjectKeyLookup,
 };

@@ -241,3 +241,19 @@ pub fn draft_contract(source: &SourceReport) -> Contract {
             .collect(),
     }
 }
+
+/// The personal entity types (L2 and above) in a short free text, by name: for refusing
+/// personal data where Custodia keeps text for good (audit details).
+pub(crate) fn pii_entities(text: &str) -> Vec<&'static str> {
+    let analyzer = Analyzer::new(custodia_detect::AnalyzerConfig::default())
+        .expect("the default analyzer configuration is valid");
+    let mut found: Vec<&'static str> = analyzer
+        .analyze(text)
+        .iter()
+        .filter(|f| f.entity_type.default_classification() >= custodia_core::Classification::L2)
+        .map(|f| f.entity_type.name())
+        .collect();
+    found.sort_unstable();
+    found.dedup();
+    found
+}

@@ -96,13 +96,15 @@ fn read_config(root: &Path) -> Result<WorkspaceConfig, EngineError> {
     )?)
 }
 
-/// The configuration of the workspace at or above `dir`, without opening its store or
-/// needing its master key: what checks that only need regions and purposes (such as
-/// `contract validate` in CI) use. `None` when there is no workspace; an invalid
-/// `custodia.toml` is an error.
-pub fn find_config(dir: &Path) -> Result<Option<WorkspaceConfig>, EngineError> {
+/// The root and configuration of the workspace at or above `dir`, without opening its
+/// store or needing its master key: what checks that only need the files (`contract
+/// validate`, `policy test`, `check` in CI) use. `None` when there is no workspace; an
+/// invalid `custodia.toml` is an error.
+pub fn find_config(dir: &Path) -> Result<Option<(PathBuf, WorkspaceConfig)>, EngineError> {
     let start = dir.canonicalize().map_err(|e| EngineError::io(dir, e))?;
-    find_root(&start).map(|root| read_config(&root)).transpose()
+    find_root(&start)
+        .map(|root| read_config(&root).map(|c| (root, c)))
+        .transpose()
 }
 
 impl Workspace {
@@ -255,6 +257,11 @@ impl Workspace {
             }
         }
         Ok(())
+    }
+
+    /// Who is acting (`CUSTODIA_ACTOR`, else `$USER`): recorded in audit entries.
+    pub fn actor(&self) -> &str {
+        &self.actor
     }
 
     /// The workspace folder.

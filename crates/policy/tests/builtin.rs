@@ -61,6 +61,21 @@ fn decide(input: &DecisionInput) -> Decision {
     Policy::builtin().unwrap().decide(input).unwrap()
 }
 
+/// The bundle with admins allowed to see L3 columns in the clear (by default nobody is,
+/// and masked columns are not processed, so no sensitive-data rule applies).
+fn decide_l3_clear(input: &DecisionInput) -> Decision {
+    Policy::load(&PolicySources {
+        params: Some(PolicyFile {
+            path: "policies/params.json".into(),
+            text: r#"{"roles": {"admin": {"l3": "clear"}}}"#.into(),
+        }),
+        ..PolicySources::default()
+    })
+    .unwrap()
+    .decide(input)
+    .unwrap()
+}
+
 fn rules(d: &Decision) -> Vec<&str> {
     d.denials.iter().map(|x| x.rule.as_str()).collect()
 }
@@ -145,7 +160,7 @@ fn sensitive_columns_need_explicit_consent_under_gdpr_uk_gdpr_and_lgpd() {
         r.columns = None;
         r.actor.roles = vec!["admin".into()];
         r.subject_jurisdictions = vec![j.into()];
-        let d = decide(&r);
+        let d = decide_l3_clear(&r);
         assert!(!d.allow);
         let law = d
             .denials
@@ -157,7 +172,7 @@ fn sensitive_columns_need_explicit_consent_under_gdpr_uk_gdpr_and_lgpd() {
         // On consent: allowed, with an explicit-consent row filter set by that law.
         let mut r = r.clone();
         r.purpose = "personalization".into();
-        let d = decide(&r);
+        let d = decide_l3_clear(&r);
         assert!(d.allow, "{j}: {d:#?}");
         assert_eq!(d.jurisdictions.consent_level, "explicit_consent");
         match &d
@@ -177,8 +192,16 @@ fn sensitive_columns_need_explicit_consent_under_gdpr_uk_gdpr_and_lgpd() {
     // A transform that destroys the value takes the column out of the sensitive set.
     let mut r = request();
     r.columns = None;
+    r.actor.roles = vec!["admin".into()];
+    assert!(!decide_l3_clear(&r).allow);
     r.dataset.columns[1].transform = Some("redact".into());
-    assert!(decide(&r).allow);
+    assert!(decide_l3_clear(&r).allow);
+    // So does a mask the actor's role imposes: the clear value is never processed.
+    let mut r = request();
+    r.columns = None;
+    let d = decide(&r);
+    assert!(d.allow, "{d:#?}");
+    assert!(d.obligations.iter().any(|o| matches!(o, Obligation::Mask { column, .. } if column == "ssn")));
 }
 
 #[test]
@@ -190,10 +213,14 @@ fn legal_obligation_is_an_exemption_for_sensitive_data() {
         name: "fraud_detection".into(),
         legal_basis: "legal_obligation".into(),
     });
-    r.actor.roles = vec!["data_engineer".into()];
+    r.actor.roles = vec!["admin".into()];
     r.action = Action::Read;
-    let d = decide(&r);
+    let d = decide_l3_clear(&r);
     assert!(d.allow, "{d:#?}");
+    // The same read on legitimate interest needs explicit consent for the ssn.
+    r.dataset.purposes.last_mut().unwrap().legal_basis = "legitimate_interest".into();
+    let d = decide_l3_clear(&r);
+    assert!(rules(&d).contains(&"jurisdiction.gdpr.sensitive"), "{d:#?}");
 }
 
 #[test]
@@ -229,14 +256,14 @@ fn most_restrictive_law_wins_and_is_named() {
     r.columns = None;
     r.actor.roles = vec!["admin".into()];
     r.subject_jurisdictions = vec!["gdpr".into(), "pipl".into()];
-    let d = decide(&r);
+    let d = decide_l3_clear(&r);
     assert!(d.allow, "{d:#?}");
     assert_eq!(d.jurisdictions.consent_level, "separate_consent");
     assert_eq!(d.jurisdictions.decided_by, vec!["pipl"]);
     assert_eq!(d.jurisdictions.applied, vec!["gdpr", "pipl"]);
     // Without PIPL, GDPR decides.
     r.subject_jurisdictions = vec!["gdpr".into(), "ccpa".into()];
-    let d = decide(&r);
+    let d = decide_l3_clear(&r);
     assert_eq!(d.jurisdictions.consent_level, "explicit_consent");
     assert_eq!(d.jurisdictions.decided_by, vec!["gdpr"]);
 }

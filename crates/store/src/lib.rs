@@ -21,6 +21,7 @@ mod audit;
 mod consent;
 mod contracts;
 mod datasets;
+mod decisions;
 mod error;
 mod keys;
 
@@ -35,6 +36,7 @@ pub use audit::{AuditRow, AuditTip, StoredCheckpoint};
 pub use consent::{ConsentEvent, ConsentState};
 pub use contracts::{ContractRecord, Registered};
 pub use datasets::{DatasetVersion, JournalStep, Run};
+pub use decisions::{DecisionRecord, NewDecision};
 pub use error::StoreError;
 pub use keys::{SubjectKey, SubjectKeyLookup};
 

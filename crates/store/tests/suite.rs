@@ -6,8 +6,8 @@
 use std::process::Command;
 
 use custodia_store::{
-    AuditRow, Backend, ConsentEvent, ConsentState, DatasetVersion, Registered, Store, StoreError,
-    SubjectKeyLookup,
+    AuditRow, Backend, ConsentEvent, ConsentState, DatasetVersion, NewDecision, Registered, Store,
+    StoreError, SubjectKeyLookup,
 };
 
 /// A store on each backend; the SQLite one lives in `dir`.
@@ -337,6 +337,52 @@ async fn contracts_get_a_version_per_change() {
             vec![("orders", 2), ("users", 1)]
         );
         assert_eq!(store.contract_versions("orders").await.unwrap().len(), 2);
+    }
+}
+
+#[tokio::test]
+async fn decisions_are_stored_linked_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    for (url, store) in stores(&dir).await {
+        let mut ids = Vec::new();
+        for allow in [true, false, false] {
+            let mut w = store.begin_write().await.unwrap();
+            let id = w
+                .record_decision(NewDecision {
+                    decided_us: 7,
+                    allow,
+                    policy_digest: "abc",
+                    input: "{\"purpose\":\"ads\"}",
+                    decision: "{}",
+                })
+                .await
+                .unwrap();
+            w.link_decision(id, 40 + ids.len() as u64).await.unwrap();
+            w.commit().await.unwrap();
+            ids.push(id);
+        }
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "{url}: {ids:?}");
+        let d = store.decision(ids[1]).await.unwrap().unwrap();
+        assert_eq!(
+            (d.allow, d.audit_index, d.input.as_str()),
+            (false, Some(41), "{\"purpose\":\"ads\"}"),
+            "{url}"
+        );
+        assert_eq!(store.decision(9_999).await.unwrap(), None);
+        assert_eq!(store.decision_counts().await.unwrap(), (3, 2), "{url}");
+        // Rolled back: not stored.
+        let mut w = store.begin_write().await.unwrap();
+        w.record_decision(NewDecision {
+            decided_us: 8,
+            allow: true,
+            policy_digest: "abc",
+            input: "{}",
+            decision: "{}",
+        })
+        .await
+        .unwrap();
+        drop(w);
+        assert_eq!(store.decision_counts().await.unwrap(), (3, 2), "{url}");
     }
 }
 
