@@ -69,6 +69,18 @@ enum Command {
     Consent(crate::custody::ConsentArgs),
     /// Policy as code (Rego): evaluate a request, run policy tests, explain a decision.
     Policy(crate::policy::PolicyArgs),
+    /// CI gates: contracts, code and config (credentials, prohibited paths and regions,
+    /// personal data literals), model cards; `check data` for datasets. Exit 0 pass,
+    /// 1 violations, 2 usage or input error.
+    #[command(after_help = "Examples:
+  custodia check                                  # the whole repository
+  custodia check dags/ contracts/ --format sarif --output custodia.sarif
+  custodia check --format junit --output custodia-junit.xml
+  custodia check data exports/ --json
+
+Suppress one line with a `custodia: ignore` comment on it; skip files with [check] ignore
+globs in custodia.toml. See docs/CHECK.md for every rule.")]
+    Check(crate::check::CheckArgs),
 }
 
 #[derive(Args)]
@@ -184,6 +196,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Contract(a) => crate::custody::contract(a),
         Command::Consent(a) => crate::custody::consent(a),
         Command::Policy(a) => crate::policy::run(a),
+        Command::Check(a) => crate::check::run(a),
     }
 }
 

@@ -13,7 +13,7 @@ use crate::EXIT_VIOLATIONS;
 
 /// A spinner on standard error for work that can take a while (a million-row import, a
 /// large export); hidden when standard error is not a terminal.
-fn spinner(message: String) -> indicatif::ProgressBar {
+pub fn spinner(message: String) -> indicatif::ProgressBar {
     let bar = indicatif::ProgressBar::new_spinner();
     bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
     bar.set_message(message);

@@ -4,6 +4,7 @@
 //! 0 success; 1 a gate failed (`scan --fail-on`), a log failed verification (`audit verify`)
 //! or consent is denied (`consent check`); 2 usage or input error.
 
+mod check;
 mod commands;
 mod custody;
 mod demo;

@@ -12,6 +12,7 @@ mod entity;
 mod error;
 mod ids;
 pub mod keys;
+pub mod model_card;
 mod operator;
 mod subject;
 

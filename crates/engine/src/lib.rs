@@ -6,6 +6,7 @@
 #![deny(missing_docs)]
 
 pub mod audit_log;
+pub mod check;
 pub mod consent;
 pub mod contracts;
 mod deid;

@@ -201,7 +201,10 @@ fn sensitive_columns_need_explicit_consent_under_gdpr_uk_gdpr_and_lgpd() {
     r.columns = None;
     let d = decide(&r);
     assert!(d.allow, "{d:#?}");
-    assert!(d.obligations.iter().any(|o| matches!(o, Obligation::Mask { column, .. } if column == "ssn")));
+    assert!(d
+        .obligations
+        .iter()
+        .any(|o| matches!(o, Obligation::Mask { column, .. } if column == "ssn")));
 }
 
 #[test]
