@@ -836,3 +836,136 @@ fn a_change_and_its_audit_entry_land_together_or_not_at_all() {
         assert_eq!(entries(), before + 1, "{backend}");
     }
 }
+
+#[test]
+fn policy_decisions_are_recorded_explained_and_tested() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (backend, ws, _) in workspaces(tmp.path()) {
+        std::fs::write(
+            ws.join("contracts/customers.yaml"),
+            "dataset: customers\nowner: data@example.com\nregion: eu\nsubject_key: email\nretention: 2y\npurposes:\n  - name: personalization\n    legal_basis: consent\n  - name: model_training\n    legal_basis: legitimate_interest\ncolumns:\n  - name: email\n    classification: L2\n    pii: EMAIL_ADDRESS\n    transform: tokenize\n  - name: plan\n    classification: L0\n",
+        )
+        .unwrap();
+        ok(&ws, &["contract", "apply", "contracts/"]);
+        let request = |purpose: &str, roles: &str| {
+            format!(
+                "{{\"action\": \"train\", \"purpose\": \"{purpose}\", \"dataset\": {{\"name\": \"customers\"}}, \"actor\": {{\"roles\": [{roles}]}}}}"
+            )
+        };
+        std::fs::write(
+            ws.join("ok.json"),
+            request("personalization", "\"ml_engineer\""),
+        )
+        .unwrap();
+        std::fs::write(ws.join("bad.json"), request("marketing", "\"analyst\"")).unwrap();
+
+        let out: serde_json::Value = serde_json::from_str(&ok(
+            &ws,
+            &["policy", "eval", "--input", "ok.json", "--json"],
+        ))
+        .unwrap();
+        assert_eq!(out["decision"]["allow"], true, "{backend}: {out}");
+        assert_eq!(out["decision"]["obligations"][0]["kind"], "row_filter");
+        // The contract filled in the dataset; the workspace the actor and time.
+        assert_eq!(out["input"]["dataset"]["region"], "eu");
+        assert_eq!(out["input"]["actor"]["id"], "test-suite");
+
+        let denied = custodia(&ws, &["policy", "eval", "--input", "bad.json", "--json"]);
+        assert_eq!(denied.status.code(), Some(1), "{backend}");
+        let d: serde_json::Value = serde_json::from_slice(&denied.stdout).unwrap();
+        let id = d["id"].as_i64().unwrap();
+        let explained = ok(&ws, &["policy", "explain", &id.to_string()]);
+        assert!(
+            explained.contains("purpose.not_in_contract")
+                && explained.contains("access.action")
+                && explained.contains("fix:"),
+            "{backend}: {explained}"
+        );
+        assert_eq!(
+            custodia(&ws, &["policy", "explain", "999"]).status.code(),
+            Some(2)
+        );
+
+        // Both decisions are in the audit log, by rule names, and the log still verifies.
+        let log = ok(&ws, &["audit", "log", "--json"]);
+        let decisions: Vec<&str> = log
+            .lines()
+            .filter(|l| l.contains("policy.decision"))
+            .collect();
+        assert_eq!(decisions.len(), 2, "{backend}: {log}");
+        assert!(
+            decisions[1].contains("\"denied_by\":\"access.action,purpose.not_in_contract\""),
+            "{}",
+            decisions[1]
+        );
+        let export = tmp.path().join(format!("{backend}-policy-export"));
+        ok(&ws, &["audit", "export", export.to_str().unwrap()]);
+        assert!(verify(&ws, &export).status.success());
+
+        // Workspace policies: an extension with tests.
+        std::fs::write(
+            ws.join("policies/team.rego"),
+            "package custodia.ext.team\n\ndeny contains {\"rule\": \"team.no_training_by_analysts\", \"message\": \"analysts do not train\", \"fix\": \"ask ML\"} if {\n\tinput.action == \"train\"\n\t\"analyst\" in input.actor.roles\n}\n\ntest_analysts_denied if {\n\tcount(deny) == 1 with input as {\"action\": \"train\", \"actor\": {\"roles\": [\"analyst\"]}}\n}\n\ntest_wrong_on_purpose if {\n\tcount(deny) == 1 with input as {\"action\": \"read\", \"actor\": {\"roles\": [\"analyst\"]}}\n}\n",
+        )
+        .unwrap();
+        let t = custodia(&ws, &["policy", "test"]);
+        let text = String::from_utf8_lossy(&t.stdout);
+        assert_eq!(t.status.code(), Some(1), "{text}");
+        assert!(
+            text.contains("PASS  data.custodia.ext.team.test_analysts_denied"),
+            "{text}"
+        );
+        assert!(
+            text.contains("FAIL  data.custodia.ext.team.test_wrong_on_purpose"),
+            "{text}"
+        );
+        let d: serde_json::Value = serde_json::from_slice(
+            &custodia(&ws, &["policy", "eval", "--input", "bad.json", "--json"]).stdout,
+        )
+        .unwrap();
+        assert!(d["decision"]["denials"]
+            .to_string()
+            .contains("team.no_training_by_analysts"));
+
+        // Bad Rego and an attempt to replace the built-in bundle: exit 2, file and line.
+        std::fs::write(
+            ws.join("policies/broken.rego"),
+            "package custodia.ext.b\n\nallow if {\n",
+        )
+        .unwrap();
+        let out = custodia(&ws, &["policy", "eval", "--input", "ok.json"]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("policies/broken.rego:"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::write(
+            ws.join("policies/broken.rego"),
+            "package custodia.decision\n\nallow := true\n",
+        )
+        .unwrap();
+        let out = custodia(&ws, &["policy", "test"]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains(
+            "policies/broken.rego:1: package custodia.decision belongs to the built-in bundle"
+        ));
+        std::fs::remove_file(ws.join("policies/broken.rego")).unwrap();
+
+        // A break-glass justification holding personal data is refused and not recorded.
+        let before = ok(&ws, &["audit", "log", "--json"]).lines().count();
+        std::fs::write(
+            ws.join("glass.json"),
+            "{\"purpose\": \"model_training\", \"dataset\": {\"name\": \"customers\"}, \"actor\": {\"break_glass\": {\"justification\": \"customer ana.lopez@gmail.com asked us to check her account\"}}}",
+        )
+        .unwrap();
+        let out = custodia(&ws, &["policy", "eval", "--input", "glass.json"]);
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("EMAIL_ADDRESS") && !err.contains("ana.lopez"),
+            "{err}"
+        );
+        assert_eq!(ok(&ws, &["audit", "log", "--json"]).lines().count(), before);
+    }
+}
