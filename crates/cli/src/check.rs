@@ -217,7 +217,7 @@ fn sarif(r: &CheckReport, root: &std::path::Path) -> serde_json::Value {
             "tool": {"driver": {
                 "name": "custodia",
                 "version": env!("CARGO_PKG_VERSION"),
-                "informationUri": "https://example.invalid/custodia/docs/CHECK.md",
+                "informationUri": "https://example.invalid/custodia/docs/check.md",
                 "rules": rules.iter().map(|(id, fix)| json!({
                     "id": id,
                     "shortDescription": {"text": id},

@@ -20,7 +20,7 @@ use crate::EXIT_VIOLATIONS;
     name = "custodia",
     version,
     about = "Chain of custody for personal data in ML pipelines: find it, de-identify it, prove it.",
-    after_help = "Examples:\n  custodia demo\n  custodia detect --text \"Call me at +44 20 7946 0958\"\n  custodia scan data/ --fail-on L3\n  custodia deid reviews.csv --out reviews.deid.csv --op tokenize\n  custodia init && custodia contract apply contracts/\n  custodia consent check --subject email:ana@example.com --purpose personalization\n  custodia audit export audit/ && custodia audit verify audit/ --pubkey audit/audit.vkey\n\nExit codes: 0 success; 1 a gate failed (scan --fail-on), a log failed verification\n(audit verify) or consent is denied (consent check); 2 usage or input error."
+    after_help = "Examples:\n  custodia demo\n  custodia detect --text \"Call me at +44 20 7946 0958\"\n  custodia scan data/ --fail-on L3\n  custodia deid reviews.csv --out reviews.deid.csv --op tokenize\n  custodia init && custodia contract apply contracts/\n  custodia consent check --subject email:ana@example.com --purpose personalization\n  custodia audit export audit/ && custodia audit verify audit/ --pubkey audit/audit.vkey\n  custodia policy eval --input request.json\n  custodia check --format sarif --output custodia.sarif\n\nExit codes: 0 success; 1 a gate failed (scan --fail-on, check), a log failed verification\n(audit verify), consent is denied (consent check) or policy denies (policy eval);\n2 usage or input error."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -79,7 +79,7 @@ enum Command {
   custodia check data exports/ --json
 
 Suppress one line with a `custodia: ignore` comment on it; skip files with [check] ignore
-globs in custodia.toml. See docs/CHECK.md for every rule.")]
+globs in custodia.toml. See docs/check.md for every rule.")]
     Check(crate::check::CheckArgs),
 }
 

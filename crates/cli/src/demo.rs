@@ -177,7 +177,24 @@ pub fn run() -> Result<u8> {
         .iter()
         .find(|s| s.source.ends_with("customers.parquet"))
         .context("customers scanned")?;
-    let contract = draft_contract(customers);
+    let mut contract = draft_contract(customers);
+    // What a data owner adds to the draft: who answers for it, where it lives, how long it
+    // stays, and what it may be used for on which legal basis.
+    contract.owner = Some("data-platform@example.com".into());
+    contract.region = Some(custodia_core::Region::new("eu")?);
+    contract.retention = Some(custodia_core::Retention::days(730));
+    contract.purposes = vec![
+        custodia_core::PurposeSpec {
+            purpose: custodia_core::Purpose::new("personalization")?,
+            legal_basis: custodia_core::LegalBasis::Consent,
+            retention: None,
+        },
+        custodia_core::PurposeSpec {
+            purpose: custodia_core::Purpose::new("model_training")?,
+            legal_basis: custodia_core::LegalBasis::LegitimateInterest,
+            retention: None,
+        },
+    ];
     let yaml = contract.to_yaml();
     std::fs::create_dir_all(dir.join("contracts"))?;
     std::fs::write(dir.join("contracts/customers.yaml"), &yaml)?;
@@ -223,7 +240,7 @@ pub fn run() -> Result<u8> {
     Ok(if identical && verified { 0 } else { 1 })
 }
 
-/// Steps 5–9: the custody record on the same folder — workspace, contract, consent,
+/// Steps 5–10: the custody record on the same folder — workspace, contract, consent,
 /// per-subject keys and a shred, and an audit log verified from its export.
 async fn custody_record(dir: &Path, analyzer: &Analyzer) -> Result<bool> {
     use custodia_engine::{audit_log, keyring::SubjectColumn, InitOptions, Registered, Workspace};
@@ -310,8 +327,53 @@ async fn custody_record(dir: &Path, analyzer: &Analyzer) -> Result<bool> {
         reopened.restored, reopened.shredded
     );
 
+    println!("\n9. ask policy (Rego, built-in bundle): who may use customers, for what\n");
+    let mut policy = ws.policy()?;
+    for (role, purpose, action) in [
+        (
+            "analyst",
+            "marketing",
+            custodia_engine::policy::Action::Train,
+        ),
+        (
+            "ml_engineer",
+            "personalization",
+            custodia_engine::policy::Action::Train,
+        ),
+    ] {
+        let input = custodia_engine::DecisionInput {
+            action,
+            purpose: purpose.into(),
+            dataset: custodia_engine::policy::DatasetInput {
+                name: "customers".into(),
+                ..Default::default()
+            },
+            actor: custodia_engine::policy::Actor {
+                roles: vec![role.into()],
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let d = ws.decide(&mut policy, input).await?;
+        let verdict = if d.decision.allow {
+            "ALLOWED"
+        } else {
+            "DENIED"
+        };
+        println!(
+            "   {role} trains for {purpose}: {verdict} (decision {})",
+            d.id
+        );
+        for x in &d.decision.denials {
+            println!("     deny {}", x.rule);
+        }
+        for o in &d.decision.obligations {
+            println!("     must {}", o.describe());
+        }
+    }
+
     println!(
-        "\n9. export the audit log and verify it as an auditor would (offline, public key only)\n"
+        "\n10. export the audit log and verify it as an auditor would (offline, public key only)\n"
     );
     let export = dir.join("audit-export");
     let (entries, checkpoints) = audit_log::export(&ws, &export).await?;

@@ -1,8 +1,9 @@
 //! `custodia`: the command line. Thin: parse flags, call the engine, render results.
 //!
-//! Exit codes (documented in `custodia --help` and docs/CLI.md):
-//! 0 success; 1 a gate failed (`scan --fail-on`), a log failed verification (`audit verify`)
-//! or consent is denied (`consent check`); 2 usage or input error.
+//! Exit codes (documented in `custodia --help` and README.md):
+//! 0 success; 1 a gate failed (`scan --fail-on`, `check`), a log failed verification
+//! (`audit verify`), consent is denied (`consent check`) or policy denies (`policy eval`);
+//! 2 usage or input error.
 
 mod check;
 mod commands;

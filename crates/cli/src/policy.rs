@@ -20,7 +20,7 @@ enum PolicyCommand {
     /// Decide a request (purpose, dataset, actor…) and record the decision in the audit log.
     /// Exit 0 allowed, 1 denied, 2 bad input or policy.
     #[command(
-        after_help = "Examples:\n  custodia policy eval --input request.json\n  custodia policy eval --input request.json --json\n  custodia policy eval --input request.json --query data.custodia.access.obligations\n\nA request names at least a purpose, a dataset (by name: the registered contract fills\nin region, purposes and columns) and an actor with roles:\n  {\"action\": \"train\", \"purpose\": \"model_training\", \"dataset\": {\"name\": \"customers\"},\n   \"actor\": {\"roles\": [\"ml_engineer\"]}, \"subject_jurisdictions\": [\"gdpr\"]}\nSee docs/POLICY.md for every field."
+        after_help = "Examples:\n  custodia policy eval --input request.json\n  custodia policy eval --input request.json --json\n  custodia policy eval --input request.json --query data.custodia.access.obligations\n\nA request names at least a purpose, a dataset (by name: the registered contract fills\nin region, purposes and columns) and an actor with roles:\n  {\"action\": \"train\", \"purpose\": \"model_training\", \"dataset\": {\"name\": \"customers\"},\n   \"actor\": {\"roles\": [\"ml_engineer\"]}, \"subject_jurisdictions\": [\"gdpr\"]}\nSee docs/policy.md for every field."
     )]
     Eval(EvalArgs),
     /// Run the `test_` rules of policies/*.rego (like `opa test`). Exit 1 if any fails.

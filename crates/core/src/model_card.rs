@@ -175,7 +175,7 @@ impl ModelCard {
                     column,
                 },
                 message: format!(
-                    "{}; fix: see docs/CHECK.md, \"Model cards\", for the fields",
+                    "{}; fix: see docs/check.md, \"Model cards\", for the fields",
                     e.to_string()
                         .lines()
                         .map(str::trim)

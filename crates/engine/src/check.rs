@@ -514,7 +514,7 @@ impl Checker {
                     line,
                     column,
                     message,
-                    "see docs/CHECK.md, Model cards".into(),
+                    "see docs/check.md, Model cards".into(),
                 )];
             }
         };
@@ -575,12 +575,18 @@ impl Checker {
             return Vec::new();
         }
         let text = String::from_utf8_lossy(&bytes);
+        self.code_text(&shown, &text)
+    }
+
+    /// The code and configuration gate on a file's text; `path` labels the findings and its
+    /// extension picks the language rules.
+    pub fn code_text(&self, path: &Path, text: &str) -> Vec<Finding> {
         let ext = path
             .extension()
             .and_then(|x| x.to_str())
             .unwrap_or("")
             .to_ascii_lowercase();
-        scan_code(self, &shown, &text, &ext)
+        scan_code(self, path, text, &ext)
     }
 
     /// Data gate: scans datasets and reports columns above `[check] max_uncovered_level`

@@ -9,9 +9,9 @@ use std::{
 };
 
 use custodia_core::{config::WorkspaceConfig, Contract};
+pub use custodia_policy::{Action, Actor, DatasetInput};
 use custodia_policy::{
-    ColumnInput, DatasetInput, Decision, DecisionInput, Policy, PolicyFile, PolicySources,
-    PurposeInput,
+    ColumnInput, Decision, DecisionInput, Policy, PolicyFile, PolicySources, PurposeInput,
 };
 use custodia_store::{DecisionRecord, NewDecision};
 

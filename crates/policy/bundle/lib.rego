@@ -1,5 +1,5 @@
 # Custodia built-in bundle: shared definitions. The input is a request to use a dataset
-# (see docs/POLICY.md, "Input"); everything here normalises it.
+# (see docs/policy.md, "Input"); everything here normalises it.
 package custodia.lib
 
 import rego.v1

@@ -1,4 +1,4 @@
-# Model promotion: a model card (docs/CHECK.md, "Model cards") checked against policy and
+# Model promotion: a model card (docs/check.md, "Model cards") checked against policy and
 # against the contracts of its training data. Input: {"card": {...}, "training": [{"dataset",
 # "version", "registered", "purposes": [{"name", "legal_basis"}]}]}.
 package custodia.model
@@ -21,7 +21,7 @@ deny contains d if {
 	d := {
 		"rule": "model.incomplete",
 		"message": sprintf("the model card has no %s", [field]),
-		"fix": sprintf("add %s: to the card (see docs/CHECK.md, Model cards)", [field]),
+		"fix": sprintf("add %s: to the card (see docs/check.md, Model cards)", [field]),
 	}
 }
 

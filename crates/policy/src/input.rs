@@ -176,7 +176,7 @@ impl DecisionInput {
         let input: DecisionInput = serde_json::from_str(text).map_err(|e| PolicyError::Input {
             source_name: source_name.to_string(),
             message: format!(
-                "line {} column {}: {e}; fix: see docs/POLICY.md, \"Input\", for the fields",
+                "line {} column {}: {e}; fix: see docs/policy.md, \"Input\", for the fields",
                 e.line(),
                 e.column()
             ),

@@ -326,7 +326,7 @@ fn from_output<T: serde::de::DeserializeOwned>(
     serde_json::from_value(value).map_err(|e| PolicyError::Output {
         query: query.to_string(),
         message: format!(
-            "{e}; fix: a denial is {{\"rule\", \"message\", \"fix\"}} and an obligation one of the kinds in docs/POLICY.md"
+            "{e}; fix: a denial is {{\"rule\", \"message\", \"fix\"}} and an obligation one of the kinds in docs/policy.md"
         ),
     })
 }
