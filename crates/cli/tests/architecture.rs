@@ -36,6 +36,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "custodia-audit",
             "custodia-store",
             "custodia-engine",
+            "custodia-policy",
         ],
     ),
     ("custodia-testkit", &[]),

@@ -14,6 +14,16 @@ role_spec(r) := params.roles[r]
 known_roles := {r | some r in lib.roles; params.roles[r]}
 
 deny contains d if {
+	some name in object.get(input, "columns", [])
+	not name in {c.name | some c in lib.columns}
+	d := {
+		"rule": "access.unknown_column",
+		"message": sprintf("column %q is not in the contract of %q; columns a contract does not list are denied", [name, lib.dataset_name]),
+		"fix": sprintf("add the column (with its classification) to the contract of %q, or stop reading it", [lib.dataset_name]),
+	}
+}
+
+deny contains d if {
 	some r in lib.roles
 	not params.roles[r]
 	d := {

@@ -106,6 +106,19 @@ deny contains d if {
 	}
 }
 
+# A law that does not know the legal basis at all (PIPL has no legitimate interest).
+deny contains d if {
+	some j in lib.jurisdictions
+	allowed := law(j).allowed_bases
+	lib.legal_basis != ""
+	not lib.legal_basis in allowed
+	d := {
+		"rule": sprintf("jurisdiction.%s.legal_basis", [j]),
+		"message": sprintf("%s does not recognise legal basis %q (it knows %v)", [law(j).name, lib.legal_basis, allowed]),
+		"fix": "base the purpose on one of those in the contract, or keep the data of these subjects out of this use",
+	}
+}
+
 # A requirement for consent that the legal basis cannot meet.
 deny contains d if {
 	some r in requirements

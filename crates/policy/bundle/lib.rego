@@ -83,9 +83,9 @@ jurisdictions contains j if {
 	j := params.jurisdiction_aliases[lower(raw)]
 }
 
-# Without the subjects' jurisdictions, the data's region says which laws apply.
+# The laws of the data's region always apply; the subjects' jurisdictions add to them and
+# never replace them (a request cannot name its way out of GDPR).
 jurisdictions contains j if {
-	count(given_jurisdictions) == 0
 	some j in object.get(params.region_jurisdictions, data_region, [])
 }
 

@@ -48,6 +48,16 @@ deny contains d if {
 }
 
 deny contains d if {
+	card.purpose
+	not params.purposes[card.purpose]
+	d := {
+		"rule": "model.unknown_purpose",
+		"message": sprintf("purpose %q has no allowed legal bases in the policy", [card.purpose]),
+		"fix": sprintf("use a purpose the policy knows, or add %q under purposes in policies/params.json", [card.purpose]),
+	}
+}
+
+deny contains d if {
 	allowed := params.purposes[card.purpose].legal_bases
 	card.legal_basis
 	not card.legal_basis in allowed

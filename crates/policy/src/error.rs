@@ -18,7 +18,7 @@ pub enum PolicyError {
         message: String,
     },
     /// A workspace policy tries to replace part of the built-in bundle.
-    #[error("{path}:{line}: package {package} belongs to the built-in bundle and cannot be replaced or disabled; fix: put your rules in `package custodia.ext.<name>` (deny and obligations are collected from there) and tune the built-in rules in policies/params.json")]
+    #[error("{path}:{line}: package {package} is not an extension package: the built-in bundle's packages cannot be replaced or disabled, and rules are collected only from `custodia.ext.<name>` (one level); fix: put your rules in `package custodia.ext.<name>` and tune the built-in rules in policies/params.json")]
     Reserved {
         /// The file.
         path: PathBuf,

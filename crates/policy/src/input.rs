@@ -203,6 +203,18 @@ impl DecisionInput {
                 custodia_core::Region::new(r).map_err(|e| bad(field, &e))?;
             }
         }
+        let mut seen = std::collections::BTreeSet::new();
+        for p in &self.dataset.purposes {
+            if !seen.insert(p.name.as_str()) {
+                return Err(bad(
+                    "dataset.purposes",
+                    &format!(
+                        "purpose {:?} is listed twice; a purpose has one legal basis per dataset",
+                        p.name
+                    ),
+                ));
+            }
+        }
         for c in &self.dataset.columns {
             if c.classification
                 .parse::<custodia_core::Classification>()
@@ -235,13 +247,92 @@ impl DecisionInput {
     }
 }
 
+/// `YYYY-MM-DDTHH:MM:SS` with a valid date and time, then fraction and `Z` or an offset:
+/// what Rego's `time.parse_rfc3339_ns` accepts, checked here so a bad time is an input
+/// error naming the field rather than a failure inside a rule.
 fn looks_like_rfc3339(s: &str) -> bool {
     let b = s.as_bytes();
-    b.len() >= 20
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        let part = s.get(r)?;
+        part.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| part.parse().ok())
+            .flatten()
+    };
+    let shape = b.len() >= 20
         && b[4] == b'-'
         && b[7] == b'-'
         && (b[10] == b'T' || b[10] == b't')
         && b[13] == b':'
-        && b[16] == b':'
-        && b[..4].iter().all(u8::is_ascii_digit)
+        && b[16] == b':';
+    if !shape {
+        return false;
+    }
+    let (Some(y), Some(mo), Some(d), Some(h), Some(mi), Some(sec)) = (
+        num(0..4),
+        num(5..7),
+        num(8..10),
+        num(11..13),
+        num(14..16),
+        num(17..19),
+    ) else {
+        return false;
+    };
+    let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+    let days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    let date_ok = (1..=12).contains(&mo) && d >= 1 && d <= days[mo as usize - 1];
+    let mut rest = &s[19..];
+    if let Some(frac) = rest.strip_prefix('.') {
+        let n = frac.bytes().take_while(u8::is_ascii_digit).count();
+        if n == 0 {
+            return false;
+        }
+        rest = &frac[n..];
+    }
+    let zone_ok = rest == "Z"
+        || rest == "z"
+        || (rest.len() == 6
+            && (rest.starts_with('+') || rest.starts_with('-'))
+            && num(s.len() - 5..s.len() - 3).is_some_and(|h| h < 24)
+            && rest.as_bytes()[3] == b':'
+            && num(s.len() - 2..s.len()).is_some_and(|m| m < 60));
+    date_ok && h < 24 && mi < 60 && sec < 60 && zone_ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::looks_like_rfc3339;
+
+    #[test]
+    fn rfc3339_times() {
+        for ok in [
+            "2026-11-23T10:00:00Z",
+            "2024-02-29T23:59:59.123+01:00",
+            "2026-01-01t00:00:00z",
+        ] {
+            assert!(looks_like_rfc3339(ok), "{ok}");
+        }
+        for bad in [
+            "2026-13-45T99:99:99Z",
+            "2026-02-29T10:00:00Z",
+            "2026-11-23T10:00:00",
+            "2026-11-23T10:00:00+1:00",
+            "yesterday",
+        ] {
+            assert!(!looks_like_rfc3339(bad), "{bad}");
+        }
+    }
 }

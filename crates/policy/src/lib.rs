@@ -12,6 +12,7 @@
 mod decision;
 mod error;
 mod input;
+mod params;
 
 use std::path::{Path, PathBuf};
 
@@ -139,13 +140,7 @@ impl Policy {
                         e.column()
                     ),
                 })?;
-            if !over.is_object() {
-                return Err(PolicyError::Data {
-                    path: f.path.clone(),
-                    message: "must be a JSON object; fix: {\"purposes\": {…}} and so on, as in `custodia policy params`".into(),
-                });
-            }
-            merge(&mut params, over);
+            params::apply_override(&mut params, over, &f.path)?;
             hash.update(f.text.as_bytes());
         }
         let mut user_rego = Vec::new();
@@ -154,6 +149,13 @@ impl Policy {
             let package = engine
                 .add_policy(label.clone(), f.text.clone())
                 .map_err(|e| PolicyError::from_regorus(&label, &e))?;
+            if is_nested_ext(&package) {
+                return Err(PolicyError::Reserved {
+                    path: f.path.clone(),
+                    line: package_line(&f.text),
+                    package: package.trim_start_matches("data.").to_string(),
+                });
+            }
             if is_reserved(&package) {
                 return Err(PolicyError::Reserved {
                     path: f.path.clone(),
@@ -295,6 +297,15 @@ fn is_reserved(package: &str) -> bool {
     (p == "custodia" || p.starts_with("custodia.")) && !p.starts_with("custodia.ext.")
 }
 
+/// `custodia.ext.a.b`: the decision collects `custodia.ext.<name>.deny` only, so rules one
+/// level deeper would never count.
+fn is_nested_ext(package: &str) -> bool {
+    package
+        .trim_start_matches("data.")
+        .strip_prefix("custodia.ext.")
+        .is_some_and(|rest| rest.contains('.'))
+}
+
 fn package_line(text: &str) -> u32 {
     text.lines()
         .position(|l| l.trim_start().starts_with("package "))
@@ -332,7 +343,7 @@ fn from_output<T: serde::de::DeserializeOwned>(
 }
 
 /// Merges `over` into `base`: objects key by key, anything else replaced.
-fn merge(base: &mut serde_json::Value, over: serde_json::Value) {
+pub(crate) fn merge(base: &mut serde_json::Value, over: serde_json::Value) {
     match (base, over) {
         (serde_json::Value::Object(b), serde_json::Value::Object(o)) => {
             for (k, v) in o {
