@@ -278,8 +278,17 @@ fn test(a: WorkspaceJson) -> Result<u8> {
 }
 
 fn explain(a: ExplainArgs) -> Result<u8> {
-    let (rec, r) =
-        crate::custody::with_workspace(&a.workspace, async |ws| Ok(ws.explain(a.id).await?))?;
+    let explained =
+        crate::custody::with_workspace(&a.workspace, async |ws| Ok(ws.explain(a.id).await))?;
+    let (rec, r) = match explained {
+        Ok(x) => x,
+        // Verification failed: a gate result, not a usage error.
+        Err(custodia_engine::EngineError::Tampered(m)) => {
+            eprintln!("FAILED: {m}");
+            return Ok(EXIT_VIOLATIONS);
+        }
+        Err(e) => return Err(e.into()),
+    };
     if a.json {
         let mut v = recorded_json(&r);
         v["decided_at"] = json!(custodia_engine::time::format_rfc3339(rec.decided_us));

@@ -840,7 +840,7 @@ fn a_change_and_its_audit_entry_land_together_or_not_at_all() {
 #[test]
 fn policy_decisions_are_recorded_explained_and_tested() {
     let tmp = tempfile::tempdir().unwrap();
-    for (backend, ws, _) in workspaces(tmp.path()) {
+    for (backend, ws, url) in workspaces(tmp.path()) {
         std::fs::write(
             ws.join("contracts/customers.yaml"),
             "dataset: customers\nowner: data@example.com\nregion: eu\nsubject_key: email\nretention: 2y\npurposes:\n  - name: personalization\n    legal_basis: consent\n  - name: model_training\n    legal_basis: legitimate_interest\ncolumns:\n  - name: email\n    classification: L2\n    pii: EMAIL_ADDRESS\n    transform: tokenize\n  - name: plan\n    classification: L0\n",
@@ -902,6 +902,47 @@ fn policy_decisions_are_recorded_explained_and_tested() {
         ok(&ws, &["audit", "export", export.to_str().unwrap()]);
         assert!(verify(&ws, &export).status.success());
 
+        // The contract is authoritative: a request may not describe the dataset, name one
+        // without a contract, or pick its own time.
+        for (body, says) in [
+            (
+                r#"{"purpose": "marketing", "dataset": {"name": "customers", "region": "eu", "purposes": [{"name": "marketing", "legal_basis": "consent"}]}, "actor": {"roles": ["admin"]}}"#,
+                "give only its name",
+            ),
+            (
+                r#"{"purpose": "marketing", "dataset": {"name": "ghost"}, "actor": {"roles": ["admin"]}}"#,
+                "no registered contract",
+            ),
+            (
+                r#"{"purpose": "personalization", "dataset": {"name": "customers"}, "actor": {"roles": ["admin"]}, "time": "2019-06-01T00:00:00Z"}"#,
+                "drop it",
+            ),
+        ] {
+            std::fs::write(ws.join("sneaky.json"), body).unwrap();
+            let out = custodia(&ws, &["policy", "eval", "--input", "sneaky.json"]);
+            assert_eq!(out.status.code(), Some(2), "{backend}: {body}");
+            assert!(
+                String::from_utf8_lossy(&out.stderr).contains(says),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+
+        // A decision row edited in the store no longer matches its audit entry.
+        sql(&url, &format!("UPDATE policy_decisions SET decision = replace(decision, '\"allow\":false', '\"allow\":true') WHERE id = {id}"));
+        let out = custodia(&ws, &["policy", "explain", &id.to_string()]);
+        assert_eq!(out.status.code(), Some(1), "{backend}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("was altered"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let ok_id = out_id(&ok(
+            &ws,
+            &["policy", "eval", "--input", "ok.json", "--json"],
+        ));
+        assert!(ok(&ws, &["policy", "explain", &ok_id.to_string()]).contains("ALLOWED"));
+
         // Workspace policies: an extension with tests.
         std::fs::write(
             ws.join("policies/team.rego"),
@@ -948,7 +989,7 @@ fn policy_decisions_are_recorded_explained_and_tested() {
         let out = custodia(&ws, &["policy", "test"]);
         assert_eq!(out.status.code(), Some(2));
         assert!(String::from_utf8_lossy(&out.stderr).contains(
-            "policies/broken.rego:1: package custodia.decision belongs to the built-in bundle"
+            "policies/broken.rego:1: package custodia.decision is not an extension package"
         ));
         std::fs::remove_file(ws.join("policies/broken.rego")).unwrap();
 
@@ -968,4 +1009,10 @@ fn policy_decisions_are_recorded_explained_and_tested() {
         );
         assert_eq!(ok(&ws, &["audit", "log", "--json"]).lines().count(), before);
     }
+}
+
+fn out_id(json: &str) -> i64 {
+    serde_json::from_str::<serde_json::Value>(json).unwrap()["id"]
+        .as_i64()
+        .unwrap()
 }

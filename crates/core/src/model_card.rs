@@ -163,7 +163,7 @@ fn version_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Er
 impl ModelCard {
     /// Parses a card; `file` labels errors, which give line and column.
     pub fn parse(file: &str, text: &str) -> Result<ModelCard, CoreError> {
-        serde_saphyr::from_str(text).map_err(|e| {
+        let card: ModelCard = serde_saphyr::from_str(text).map_err(|e| {
             let (line, column) = e
                 .location()
                 .map(|l| (l.line(), l.column()))
@@ -183,7 +183,32 @@ impl ModelCard {
                         .unwrap_or("invalid yaml")
                 ),
             }
-        })
+        })?;
+        // NaN and infinities compare false both ways: a NaN threshold would pass any value.
+        let numbers = card
+            .metrics
+            .values()
+            .chain(card.fairness.iter().flat_map(|f| [&f.value, &f.threshold]));
+        if numbers.into_iter().any(|n| !n.is_finite()) {
+            let line = text
+                .lines()
+                .position(|l| {
+                    l.contains(".nan")
+                        || l.contains(".inf")
+                        || l.contains(".NaN")
+                        || l.contains(".Inf")
+                })
+                .map_or(1, |i| i as u64 + 1);
+            return Err(CoreError::ContractSyntax {
+                at: Located {
+                    file: file.to_string(),
+                    line,
+                    column: 1,
+                },
+                message: "metrics and fairness values must be finite numbers; fix: write the measured value".into(),
+            });
+        }
+        Ok(card)
     }
 }
 
@@ -207,6 +232,13 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.starts_with("m.yaml:2:"), "{e}");
+        let e = ModelCard::parse(
+            "m.yaml",
+            "name: churn\nfairness:\n  - {metric: dpr, value: 0.9, threshold: .nan}\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.starts_with("m.yaml:3:") && e.contains("finite"), "{e}");
         let e = ModelCard::parse("m.yaml", "name: churn\nowner_email: x\n")
             .unwrap_err()
             .to_string();

@@ -64,6 +64,9 @@ pub enum EngineError {
     /// entry).
     #[error(transparent)]
     Audit(#[from] custodia_audit::AuditError),
+    /// Stored state no longer matches the audit log that recorded it.
+    #[error("{0}")]
+    Tampered(String),
     /// The workspace is missing or misconfigured; the message says what to run.
     #[error("{0}")]
     Workspace(String),

@@ -14,6 +14,7 @@ use custodia_policy::{
     ColumnInput, Decision, DecisionInput, Policy, PolicyFile, PolicySources, PurposeInput,
 };
 use custodia_store::{DecisionRecord, NewDecision};
+use sha2::{Digest, Sha256};
 
 use crate::{audit_log::NewEntry, workspace::Workspace, EngineError};
 
@@ -28,21 +29,18 @@ pub fn policy_sources(root: &Path, config: &WorkspaceConfig) -> Result<PolicySou
     let mut rego = Vec::new();
     let mut params = None;
     if dir.is_dir() {
-        let mut files: Vec<PathBuf> = fs::read_dir(&dir)
-            .map_err(|e| EngineError::io(&dir, e))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.is_file())
-            .collect();
-        files.sort();
+        let mut files = Vec::new();
+        rego_files(&dir, &mut files)?;
         for p in files {
             let shown = p.strip_prefix(root).unwrap_or(&p).to_path_buf();
-            if p.extension().is_some_and(|x| x == "rego") {
-                let text = fs::read_to_string(&p).map_err(|e| EngineError::io(&p, e))?;
-                rego.push(PolicyFile { path: shown, text });
-            } else if p.file_name().is_some_and(|n| n == PARAMS_FILE) {
-                let text = fs::read_to_string(&p).map_err(|e| EngineError::io(&p, e))?;
-                params = Some(PolicyFile { path: shown, text });
-            }
+            let text = fs::read_to_string(&p).map_err(|e| EngineError::io(&p, e))?;
+            rego.push(PolicyFile { path: shown, text });
+        }
+        let p = dir.join(PARAMS_FILE);
+        if p.is_file() {
+            let text = fs::read_to_string(&p).map_err(|e| EngineError::io(&p, e))?;
+            let shown = p.strip_prefix(root).unwrap_or(&p).to_path_buf();
+            params = Some(PolicyFile { path: shown, text });
         }
     }
     let transfers: Vec<serde_json::Value> = config
@@ -57,6 +55,28 @@ pub fn policy_sources(root: &Path, config: &WorkspaceConfig) -> Result<PolicySou
         params,
         config: serde_json::json!({ "transfers": transfers }),
     })
+}
+
+/// Every `*.rego` under `dir`, subfolders included (hidden ones skipped), in path order.
+fn rego_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), EngineError> {
+    let mut entries: Vec<PathBuf> = fs::read_dir(dir)
+        .map_err(|e| EngineError::io(dir, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            !p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with('.'))
+        })
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            rego_files(&p, out)?;
+        } else if p.extension().is_some_and(|x| x == "rego") {
+            out.push(p);
+        }
+    }
+    Ok(())
 }
 
 /// A contract as the policy sees a dataset.
@@ -106,28 +126,41 @@ impl Workspace {
         Ok(Policy::load(&policy_sources(self.root(), self.config())?)?)
     }
 
-    /// Completes a request from the workspace: the dataset from its registered contract
-    /// (when the request names it only), the actor, the time.
+    /// Completes a request from the workspace. The dataset is always its registered
+    /// contract: a request may name it only, never describe it (a description could claim
+    /// purposes or columns the contract does not give). The actor defaults to this one; the
+    /// time is now, since a recorded decision is made when it is recorded.
     pub async fn complete_input(&self, input: &mut DecisionInput) -> Result<(), EngineError> {
         let d = &input.dataset;
-        if !d.name.is_empty() && d.columns.is_empty() && d.purposes.is_empty() && d.region.is_none()
-        {
-            let versions = self.store().contract_versions(&d.name).await?;
-            let Some(latest) = versions.last() else {
-                return Err(EngineError::Workspace(format!(
-                    "dataset {:?} has no registered contract, and the request does not describe it; register one (custodia contract apply) or give dataset.region, purposes and columns",
-                    d.name
-                )));
-            };
-            let c = Contract::parse(&format!("contract:{}", d.name), &latest.body)?;
-            input.dataset = dataset_input(&c);
+        if d.name.is_empty() {
+            return Err(EngineError::Workspace(
+                "the request names no dataset; give \"dataset\": {\"name\": \"<contract name>\"} (see custodia contract list)".into(),
+            ));
         }
+        if d.region.is_some() || !d.purposes.is_empty() || !d.columns.is_empty() {
+            return Err(EngineError::Workspace(format!(
+                "the request describes dataset {:?} itself; in a workspace the registered contract says what it is, so give only its name (\"dataset\": {{\"name\": {:?}}})",
+                d.name, d.name
+            )));
+        }
+        let versions = self.store().contract_versions(&d.name).await?;
+        let Some(latest) = versions.last() else {
+            return Err(EngineError::Workspace(format!(
+                "dataset {:?} has no registered contract, so it may be used for nothing; write one and run `custodia contract apply contracts/`",
+                d.name
+            )));
+        };
+        let c = Contract::parse(&format!("contract:{}", d.name), &latest.body)?;
+        input.dataset = dataset_input(&c);
         if input.actor.id.is_empty() {
             input.actor.id = self.actor().to_string();
         }
-        if input.time.is_none() {
-            input.time = Some(crate::audit_log::now_rfc3339());
+        if input.time.is_some() {
+            return Err(EngineError::Workspace(
+                "the request sets \"time\"; a recorded decision is made now, so drop it (to try another time, use `custodia policy eval --query` or evaluate outside a workspace)".into(),
+            ));
         }
+        input.time = Some(crate::audit_log::now_rfc3339());
         Ok(())
     }
 
@@ -162,7 +195,13 @@ impl Workspace {
                 decision: &decision_json,
             })
             .await?;
-        let entry = decision_entry(id, &input, &decision, policy.digest());
+        let entry = decision_entry(
+            id,
+            &input,
+            &decision,
+            policy.digest(),
+            &record_digest(&input_json, &decision_json),
+        );
         let index = crate::audit_log::append_in(&mut tx, self.actor(), vec![entry])
             .await?
             .first()
@@ -190,6 +229,28 @@ impl Workspace {
                 "no decision {id} in this workspace; decision ids are printed by `custodia policy eval` and in `custodia audit log` (policy.decision entries)"
             )));
         };
+        // The row must be the one the audit log recorded: the entry holds its digest.
+        let index = rec.audit_index.ok_or_else(|| {
+            EngineError::Workspace(format!(
+                "decision {id} has no audit entry; the store was altered"
+            ))
+        })?;
+        let rows = self.store().audit_rows(index, index + 1).await?;
+        let entry = rows
+            .first()
+            .map(|r| custodia_audit::Entry::parse_canonical(r.body.as_bytes(), index as usize + 1))
+            .transpose()?;
+        let expected = entry
+            .as_ref()
+            .filter(|e| {
+                e.action == "policy.decision" && e.details.get("decision") == Some(&id.to_string())
+            })
+            .and_then(|e| e.details.get("record").cloned());
+        if expected.as_deref() != Some(record_digest(&rec.input, &rec.decision).as_str()) {
+            return Err(EngineError::Tampered(format!(
+                "decision {id} does not match audit entry {index} that recorded it: the stored request or outcome was altered; run `custodia audit export DIR` and `custodia audit verify` to check the log itself"
+            )));
+        }
         let corrupt = |e: serde_json::Error| {
             EngineError::Workspace(format!(
                 "decision {id} is stored in a form this version cannot read: {e}"
@@ -208,7 +269,23 @@ impl Workspace {
     }
 }
 
-fn decision_entry(id: i64, input: &DecisionInput, d: &Decision, digest: &str) -> NewEntry {
+/// Binds a stored decision row to its audit entry: SHA-256 over the request and outcome
+/// as stored.
+fn record_digest(input_json: &str, decision_json: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(input_json.as_bytes());
+    h.update(b"\n");
+    h.update(decision_json.as_bytes());
+    hex::encode(h.finalize())
+}
+
+fn decision_entry(
+    id: i64,
+    input: &DecisionInput,
+    d: &Decision,
+    digest: &str,
+    record: &str,
+) -> NewEntry {
     let mut counts = BTreeMap::new();
     counts.insert("denials".to_string(), d.denials.len() as u64);
     counts.insert("obligations".to_string(), d.obligations.len() as u64);
@@ -219,6 +296,7 @@ fn decision_entry(id: i64, input: &DecisionInput, d: &Decision, digest: &str) ->
     details.insert("purpose".to_string(), input.purpose.clone());
     details.insert("roles".to_string(), d.roles.join(","));
     details.insert("policy".to_string(), digest.to_string());
+    details.insert("record".to_string(), record.to_string());
     if !d.denials.is_empty() {
         details.insert(
             "denied_by".to_string(),
