@@ -195,9 +195,13 @@ fn sarif(r: &CheckReport, root: &std::path::Path) -> serde_json::Value {
         .findings
         .iter()
         .map(|f| {
-            let mut physical = json!({
-                "artifactLocation": {"uri": uri(&f.path), "uriBaseId": "%SRCROOT%"},
-            });
+            // Inside the root: relative to %SRCROOT%; elsewhere: an absolute file URI.
+            let artifact = if f.path.is_absolute() {
+                json!({"uri": format!("file://{}", uri(&f.path))})
+            } else {
+                json!({"uri": uri(&f.path), "uriBaseId": "%SRCROOT%"})
+            };
+            let mut physical = json!({ "artifactLocation": artifact });
             if f.line > 0 {
                 physical["region"] = json!({"startLine": f.line, "startColumn": f.column.max(1)});
             }
@@ -230,11 +234,19 @@ fn sarif(r: &CheckReport, root: &std::path::Path) -> serde_json::Value {
     })
 }
 
+/// A path as a URI reference: `/`-separated, every byte outside RFC 3986's unreserved
+/// set percent-encoded.
 fn uri(p: &std::path::Path) -> String {
-    p.components()
-        .map(|c| c.as_os_str().to_string_lossy().replace(' ', "%20"))
-        .collect::<Vec<_>>()
-        .join("/")
+    let text = p.to_string_lossy();
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 fn xml_escape(s: &str) -> String {

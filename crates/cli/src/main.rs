@@ -25,8 +25,24 @@ fn main() -> ExitCode {
     match commands::run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", render_error(&e));
             ExitCode::from(EXIT_USAGE)
         }
     }
+}
+
+/// The error and its causes, each once (a cause whose text its parent already quotes is
+/// skipped), with any personal value or secret an input parser quoted replaced by its type.
+fn render_error(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            if !out.is_empty() {
+                out.push_str(": ");
+            }
+            out.push_str(&text);
+        }
+    }
+    custodia_engine::redact_values(&out)
 }

@@ -88,6 +88,7 @@ fn planted_problems_are_found_by_file_line_and_rule() {
         ("dags/customer_etl.py", "code.prohibited_path", 17),
         ("dags/customer_etl.py", "code.pii_literal", 21),
         ("dags/customer_etl.py", "code.prohibited_path", 22),
+        ("dags/customer_etl.py", "code.prohibited_path", 31), // S3A:// is s3://
         ("config/.env", "code.secret", 2),
         ("config/.env", "code.secret", 3),
         ("dbt/profiles.yml", "code.secret", 8),
@@ -96,6 +97,7 @@ fn planted_problems_are_found_by_file_line_and_rule() {
         ("contracts/customers.yaml", "contract.l3_transform", 15),
         ("models/churn.model.yaml", "model.dpia", 1),
         ("models/churn.model.yaml", "model.purpose_mismatch", 3),
+        ("models/churn.model.yaml", "model.unknown_purpose", 3),
         ("models/churn.model.yaml", "model.fairness", 12),
     ];
     for (path, rule, line) in expect {
@@ -118,7 +120,7 @@ fn clean_twins_pass() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     assert!(
-        stdout.contains("PASSED: 6 files checked, 0 errors"),
+        stdout.contains("PASSED: 11 files checked, 0 errors"),
         "{stdout}"
     );
 }
@@ -127,6 +129,21 @@ fn clean_twins_pass() {
 fn no_report_format_repeats_a_found_value() {
     let tmp = tempfile::tempdir().unwrap();
     let repo = fixture("dirty", tmp.path());
+    // Values pasted where a parser quotes them back: in a contract and in a model card.
+    let contract = repo.join("contracts/customers.yaml");
+    let text = std::fs::read_to_string(&contract).unwrap();
+    std::fs::write(
+        &contract,
+        text.replacen(
+            "classification: L0",
+            "classification: maria.rossi@gmail.com",
+            1,
+        ),
+    )
+    .unwrap();
+    let card = repo.join("models/churn.model.yaml");
+    let text = std::fs::read_to_string(&card).unwrap();
+    std::fs::write(&card, text.replace("risk: high", "risk: 536-22-8726")).unwrap();
     for format in ["text", "json", "sarif", "junit"] {
         let out = custodia(&repo, &["check", "--format", format]);
         assert_eq!(out.status.code(), Some(1), "{format}");
@@ -158,7 +175,7 @@ fn sarif_and_junit_are_what_ci_tools_read() {
     let run = &sarif["runs"][0];
     let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
     let results = run["results"].as_array().unwrap();
-    assert_eq!(results.len(), 17);
+    assert_eq!(results.len(), 19);
     for r in results {
         let idx = r["ruleIndex"].as_u64().unwrap() as usize;
         assert_eq!(rules[idx]["id"], r["ruleId"]);
@@ -171,7 +188,7 @@ fn sarif_and_junit_are_what_ci_tools_read() {
     let xml = String::from_utf8_lossy(&out.stdout);
     assert!(xml.starts_with("<?xml"), "{xml}");
     assert!(xml.contains("tests=\"1\" failures=\"1\""), "{xml}");
-    assert_eq!(xml.matches("<failure ").count(), 7, "{xml}");
+    assert_eq!(xml.matches("<failure ").count(), 8, "{xml}");
     assert!(
         xml.contains("<system-out>warning [code.pii_literal]"),
         "{xml}"

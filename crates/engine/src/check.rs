@@ -137,8 +137,28 @@ const CODE_EXTENSIONS: &[&str] = &[
     "hcl",
 ];
 /// Languages where a credential is a literal only in quotes (`password=pwd` is a variable).
-const QUOTED_LITERAL_LANGUAGES: &[&str] =
-    &["py", "ipynb", "js", "ts", "scala", "java", "go", "r", "sql"];
+/// Terraform/HCL belong here too: `password = random_password.db.result` is a reference.
+const QUOTED_LITERAL_LANGUAGES: &[&str] = &[
+    "py", "ipynb", "js", "ts", "scala", "java", "go", "r", "sql", "tf", "tfvars", "hcl",
+];
+/// Card numbers payment networks publish for testing.
+const TEST_CARD_NUMBERS: &[&str] = &[
+    "4111111111111111",
+    "4242424242424242",
+    "4012888888881881",
+    "4000056655665556",
+    "5555555555554444",
+    "5105105105105100",
+    "2223003122003222",
+    "378282246310005",
+    "371449635398431",
+    "6011111111111117",
+    "6011000990139424",
+    "3056930009020004",
+    "36227206271667",
+    "3566002020360505",
+    "6200000000000005",
+];
 /// Folders never checked: VCS, build output, environments, Custodia's own state.
 const SKIP_DIRS: &[&str] = &[
     ".git",
@@ -538,7 +558,9 @@ impl Checker {
                 .into_iter()
                 .map(|x| {
                     let key = match x.rule.as_str() {
-                        "model.purpose_mismatch" | "model.legal_basis" => "purpose",
+                        "model.purpose_mismatch"
+                        | "model.legal_basis"
+                        | "model.unknown_purpose" => "purpose",
                         "model.unknown_dataset" => "training_data",
                         "model.consent_scope" => "consent_scope",
                         "model.dpia" => "dpia",
@@ -651,6 +673,12 @@ fn dataset_name(source: &str) -> String {
 
 /// Line and column of an error that carries them, and its message.
 fn located(e: &EngineError) -> (u64, u64, String) {
+    let (line, column, message) = located_raw(e);
+    // Parser messages quote the bad value, which may be a pasted personal value.
+    (line, column, crate::redact_values(&message))
+}
+
+fn located_raw(e: &EngineError) -> (u64, u64, String) {
     match e {
         EngineError::BadInput { line, message, .. } => (*line, 0, message.clone()),
         EngineError::Core(CoreError::ContractSyntax { at, message }) => {
@@ -716,39 +744,109 @@ impl Lines {
     }
 }
 
-/// Values that point at a secret instead of holding one.
+/// Values that point at a secret instead of holding one: references (`${X}`, `{{ … }}`,
+/// `{conn.password}`, `os.environ[…]`, Terraform `data.…`), and stock placeholders as whole
+/// values (`changeme`, `your-api-key-here`, `xxxx`).
 fn is_placeholder(value: &str) -> bool {
     let v = value.trim_matches(['"', '\'', '`']);
     let lower = v.to_ascii_lowercase();
-    v.starts_with('$')
-        || v.starts_with("{{")
+    let reference = v.starts_with('$')
+        || v.starts_with('{')
         || v.starts_with('<')
         || v.starts_with("%(")
         || v.starts_with("***")
         || [
             "os.environ",
             "os.getenv",
-            "getenv",
+            "getenv(",
             "env(",
             "env.",
-            "environ",
+            "environ[",
             "variable.get",
             "secrets.",
             "var.",
             "vault:",
             "process.env",
             "sys.env",
-            "none",
-            "null",
-            "changeme",
-            "your_",
-            "xxx",
-            "password_here",
-            "redacted",
-            "example",
+            "random_password.",
+            "data.",
+            "local.",
+            "module.",
         ]
         .iter()
-        .any(|p| lower.starts_with(p))
+        .any(|p| lower.starts_with(p));
+    let word = lower.trim_end_matches(|c: char| !c.is_ascii_alphanumeric());
+    let stock = [
+        "none",
+        "null",
+        "nil",
+        "changeme",
+        "change_me",
+        "password",
+        "secret",
+        "redacted",
+        "example",
+        "todo",
+        "tbd",
+        "dummy",
+        "placeholder",
+    ]
+    .contains(&word)
+        || word.starts_with("your-")
+        || word.starts_with("your_")
+        || (!word.is_empty() && word.chars().all(|c| c == 'x' || c == '*'));
+    reference || stock
+}
+
+/// The value starts on a later line than its key: YAML nesting (`password:\n  file: …`),
+/// not an assignment.
+fn value_on_next_line(text: &str, start: usize) -> bool {
+    for c in text[..start].chars().rev() {
+        match c {
+            '\n' => return true,
+            ' ' | '\t' | '\r' | '"' | '\'' => continue,
+            _ => return false,
+        }
+    }
+    false
+}
+
+/// `2026-01-01`: a date, however phone-like its digits.
+fn looks_like_date(s: &str) -> bool {
+    let parts: Vec<&str> = s.split(['-', '/', '.']).collect();
+    parts.len() == 3
+        && parts[0].len() == 4
+        && parts
+            .iter()
+            .all(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Where `prefix` occurs. Object-store schemes match in any case and in their Hadoop
+/// spellings (`s3://` also as `s3a://`, `s3n://`, `S3://`); paths match exactly.
+fn prefix_matches(lower: &str, text: &str, prefix: &str) -> Vec<usize> {
+    let Some((scheme, rest)) = prefix.split_once("://") else {
+        return text.match_indices(prefix).map(|(i, _)| i).collect();
+    };
+    let own = scheme.to_ascii_lowercase();
+    let schemes: Vec<&str> = match own.as_str() {
+        "s3" | "s3a" | "s3n" => vec!["s3", "s3a", "s3n"],
+        "gs" | "gcs" => vec!["gs", "gcs"],
+        "abfs" | "abfss" => vec!["abfs", "abfss"],
+        "wasb" | "wasbs" => vec!["wasb", "wasbs"],
+        _ => vec![own.as_str()],
+    };
+    let mut out = Vec::new();
+    for s in schemes {
+        let head = format!("{s}://");
+        for (i, _) in lower.match_indices(&head) {
+            if text[i + head.len()..].starts_with(rest) {
+                out.push(i);
+            }
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 fn scan_code(c: &Checker, shown: &Path, text: &str, ext: &str) -> Vec<Finding> {
@@ -779,6 +877,9 @@ fn scan_code(c: &Checker, shown: &Path, text: &str, ext: &str) -> Vec<Finding> {
         if is_placeholder(value) {
             continue;
         }
+        if f.recognizer == "password_assignment" && value_on_next_line(text, f.start) {
+            continue;
+        }
         if quoted_only && f.recognizer == "password_assignment" {
             let before = text[..f.start].chars().next_back();
             if !matches!(before, Some('"' | '\'' | '`')) {
@@ -803,6 +904,7 @@ fn scan_code(c: &Checker, shown: &Path, text: &str, ext: &str) -> Vec<Finding> {
     } else {
         (&c.check.prohibited_paths, &c.check.prohibited_regions)
     };
+    let lower = text.to_ascii_lowercase();
     for prefix in paths {
         // A bucket is also named on its own, as SDKs take it: boto3's download_file("raw-pii", …).
         if let Some(bucket) = bucket_of(prefix) {
@@ -819,7 +921,7 @@ fn scan_code(c: &Checker, shown: &Path, text: &str, ext: &str) -> Vec<Finding> {
                 }
             }
         }
-        for (i, _) in text.match_indices(prefix.as_str()) {
+        for i in prefix_matches(&lower, text, prefix) {
             let before = text[..i].chars().next_back();
             if before.is_some_and(|b| b.is_alphanumeric() || b == '_' || b == '-' || b == '.') {
                 continue;
@@ -860,8 +962,18 @@ fn scan_code(c: &Checker, shown: &Path, text: &str, ext: &str) -> Vec<Finding> {
         if secret_spans.iter().any(|(s, e)| f.start < *e && *s < f.end) {
             continue;
         }
-        if f.entity_type == EntityType::EmailAddress && reserved_domain(&text[f.start..f.end]) {
+        let found = &text[f.start..f.end];
+        if f.entity_type == EntityType::EmailAddress && reserved_domain(found) {
             continue;
+        }
+        if f.entity_type == EntityType::PhoneNumber && looks_like_date(found.trim()) {
+            continue;
+        }
+        if f.entity_type == EntityType::CreditCard {
+            let digits: String = found.chars().filter(char::is_ascii_digit).collect();
+            if TEST_CARD_NUMBERS.contains(&digits.as_str()) {
+                continue;
+            }
         }
         push(
             "code.pii_literal",
@@ -915,6 +1027,25 @@ mod tests {
             assert!(is_placeholder(v), "{v}");
         }
         assert!(!is_placeholder("hunter2hunter2"));
+        for v in [
+            "{conn.password}",
+            "your-api-key-here",
+            "random_password.db.result",
+            "xxxxxxxx",
+        ] {
+            assert!(is_placeholder(v), "{v}");
+        }
+        for v in ["nonexistentP@ss99", "nonesuch-2026", "example-prod-key-81"] {
+            assert!(!is_placeholder(v), "{v}");
+        }
+        assert!(value_on_next_line("pg_password:\n  file: x", 15));
+        assert!(!value_on_next_line("password: \"x\"", 11));
+        assert!(looks_like_date("2026-01-01") && !looks_like_date("+44 20 7946 0958"));
+        let t = "read S3A://raw-pii/x and s3n://raw-pii/y, not s3://raw-pii-archive/";
+        assert_eq!(
+            prefix_matches(&t.to_ascii_lowercase(), t, "s3://raw-pii/").len(),
+            2
+        );
     }
 
     #[test]

@@ -32,7 +32,9 @@ pub use deid::{
 };
 pub use documents::{parse_documents, Document, DocumentFields};
 pub use error::EngineError;
-pub use scan::{draft_contract, scan_paths, ColumnReport, ScanOptions, ScanReport, SourceReport};
+pub use scan::{
+    draft_contract, redact_values, scan_paths, ColumnReport, ScanOptions, ScanReport, SourceReport,
+};
 pub use table::{Format, Table};
 pub use workspace::{find_config, InitOptions, InitReport, Workspace};
 
