@@ -357,7 +357,7 @@ pub(crate) static SPECS: &[PatternSpec] = &[
         spec(
             "aws_secret_key",
             E::Secret,
-            r"(?i-u:aws_?secret_?(?:access_?)?key)[\x22']?\s*[:=]\s*[\x22']?([A-Za-z0-9/+=]{40})(?-u:\b)",
+            r"(?i-u:aws_?secret_?(?:access_?)?key)[\x22']?\s*[:=]\s*[\x22']?([A-Za-z0-9/+=]{40})",
             0.95,
             1.0,
             None,

@@ -969,6 +969,13 @@ fn scan_code(c: &Checker, shown: &Path, text: &str, ext: &str) -> Vec<Finding> {
         if f.entity_type == EntityType::PhoneNumber && looks_like_date(found.trim()) {
             continue;
         }
+        // In code a bare 9-digit number is far more often a size or an id than an SSN.
+        if f.entity_type == EntityType::UsSsn && found.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        if f.entity_type == EntityType::EmailAddress && role_address(found) {
+            continue;
+        }
         if f.entity_type == EntityType::CreditCard {
             let digits: String = found.chars().filter(char::is_ascii_digit).collect();
             if TEST_CARD_NUMBERS.contains(&digits.as_str()) {
@@ -999,6 +1006,30 @@ fn bucket_of(prefix: &str) -> Option<&str> {
     let host = rest.split('/').next()?;
     let bucket = host.split('@').next()?;
     (!bucket.is_empty()).then_some(bucket)
+}
+
+/// Team and system mailboxes (`data-alerts@…`, `noreply@…`) name no person.
+fn role_address(email: &str) -> bool {
+    let local = email.split('@').next().unwrap_or("").to_ascii_lowercase();
+    [
+        "alert",
+        "noreply",
+        "no-reply",
+        "notification",
+        "team",
+        "support",
+        "ops",
+        "oncall",
+        "on-call",
+        "admin",
+        "info",
+        "help",
+        "security",
+        "privacy",
+        "dpo",
+    ]
+    .iter()
+    .any(|w| local.contains(w))
 }
 
 /// RFC 2606 / 6761 names that never belong to a person.

@@ -18,7 +18,9 @@
 //! cargo build --release -p custodia-bench -p custodia-cli
 //! target/release/bench_policy --json --detect-secrets bench/.venv-check/bin/detect-secrets
 //! ```
-//! Flags: `--decisions N` (20000), `--files N` (1000), `--detect-secrets PATH`, `--json`.
+//! Flags: `--decisions N` (20000), `--files N` (1000), `--detect-secrets PATH`, `--json`,
+//! `--keep DIR` (generate the repository in DIR, a new folder, and leave it there to look at
+//! the findings).
 //! The `custodia` binary is looked for in `$CARGO_TARGET_DIR/release`, then beside this one.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -37,7 +39,7 @@ use rand::{rngs::StdRng, Rng, SeedableRng};
 use serde_json::{json, Value};
 
 const USAGE: &str =
-    "usage: bench_policy [--decisions N] [--files N] [--detect-secrets PATH] [--json]";
+    "usage: bench_policy [--decisions N] [--files N] [--detect-secrets PATH] [--keep DIR] [--json]";
 const SEED: u64 = 5;
 const WARMUP: usize = 1_000;
 const CHECK_RUNS: usize = 5;
@@ -47,6 +49,7 @@ struct Args {
     decisions: usize,
     files: usize,
     detect_secrets: Option<PathBuf>,
+    keep: Option<PathBuf>,
     json: bool,
 }
 
@@ -55,6 +58,7 @@ fn parse_args() -> Result<Args> {
         decisions: 20_000,
         files: 1_000,
         detect_secrets: None,
+        keep: None,
         json: false,
     };
     let mut it = std::env::args().skip(1);
@@ -77,6 +81,7 @@ fn parse_args() -> Result<Args> {
             "--detect-secrets" => {
                 a.detect_secrets = Some(PathBuf::from(value("--detect-secrets")?))
             }
+            "--keep" => a.keep = Some(PathBuf::from(value("--keep")?)),
             "--json" => a.json = true,
             other => bail!("unknown flag {other:?}; {USAGE}"),
         }
@@ -624,7 +629,7 @@ fn python_dag(d: &mut Doc, rng: &mut StdRng, i: usize, p: &Plan) {
 /// dbt YAML: a profile (where credentials go), a project file or a models schema.
 fn dbt_yaml(d: &mut Doc, rng: &mut StdRng, i: usize, p: &Plan) {
     let source = pick(rng, SOURCES);
-    let profile = p.password || p.aws || p.region || i % 3 == 0;
+    let profile = p.password || p.aws || p.region || i.is_multiple_of(3);
     if profile {
         d.line(format!("{source}_{i}:"));
         d.line("  target: prod");
@@ -1117,7 +1122,15 @@ fn binary_run(root: &Path) -> Result<Value> {
 // detect-secrets
 // ---------------------------------------------------------------------------------------
 
-fn detect_secrets(exe: &Path, root: &Path, repo: &Repo, check_s: f64) -> Result<Value> {
+/// Runs the peer; `check_s` is the library's median, `binary_s` the release binary's wall
+/// time (process start, policy and detector set-up included, as for detect-secrets).
+fn detect_secrets(
+    exe: &Path,
+    root: &Path,
+    repo: &Repo,
+    check_s: f64,
+    binary_s: Option<f64>,
+) -> Result<Value> {
     let version = Command::new(exe)
         .arg("--version")
         .output()
@@ -1205,6 +1218,7 @@ fn detect_secrets(exe: &Path, root: &Path, repo: &Repo, check_s: f64) -> Result<
         "flagged_lines_without_planted_secret": other.len(),
         "unplanted_examples": examples,
         "ratio_custodia_check_over_detect_secrets": check_s / wall,
+        "ratio_custodia_binary_over_detect_secrets": binary_s.map(|b| b / wall),
     }))
 }
 
@@ -1259,7 +1273,7 @@ fn summary(r: &Value) -> String {
     if d.is_object() {
         let _ = writeln!(
             s,
-            "detect-secrets {} (median of {}): {:.3} s; secrets found {} of {}; {} flagged lines without a planted secret; custodia check / detect-secrets = {:.3}",
+            "detect-secrets {} (median of {}): {:.3} s; secrets found {} of {}; {} flagged lines without a planted secret; time ratio custodia/detect-secrets: library {:.4}, binary {:.4}",
             d["version"],
             d["runs"],
             d["median_s"].as_f64().unwrap_or(0.0),
@@ -1267,6 +1281,7 @@ fn summary(r: &Value) -> String {
             c["secrets_planted"],
             d["flagged_lines_without_planted_secret"],
             d["ratio_custodia_check_over_detect_secrets"].as_f64().unwrap_or(0.0),
+            d["ratio_custodia_binary_over_detect_secrets"].as_f64().unwrap_or(0.0),
         );
     } else {
         let _ = writeln!(s, "detect-secrets: {d}");
@@ -1283,15 +1298,22 @@ fn main() -> Result<()> {
     }
     let policy = policy_bench(a.decisions)?;
     let dir = tempfile::tempdir().context("creating a temporary folder")?;
-    let root = dir
-        .path()
-        .canonicalize()
-        .context("resolving the temporary folder")?;
+    let root = match &a.keep {
+        Some(k) => {
+            if k.exists() {
+                bail!("--keep {}: already exists; name a new folder", k.display());
+            }
+            std::fs::create_dir_all(k).with_context(|| format!("creating {}", k.display()))?;
+            k.canonicalize()
+        }
+        None => dir.path().canonicalize(),
+    }
+    .context("resolving the repository folder")?;
     let repo = generate(&root, a.files)?;
     let (check, check_s) = check_bench(&root, &repo)?;
     let binary = binary_run(&root)?;
     let peer = match &a.detect_secrets {
-        Some(exe) => detect_secrets(exe, &root, &repo, check_s)?,
+        Some(exe) => detect_secrets(exe, &root, &repo, check_s, binary["wall_s"].as_f64())?,
         None => json!("not measured: pass --detect-secrets PATH"),
     };
     let report = json!({
