@@ -81,6 +81,8 @@ enum Command {
 Suppress one line with a `custodia: ignore` comment on it; skip files with [check] ignore
 globs in custodia.toml. See docs/check.md for every rule.")]
     Check(crate::check::CheckArgs),
+    /// Pipelines: validate pipeline files (the runner comes next).
+    Pipeline(crate::pipeline::PipelineArgs),
 }
 
 #[derive(Args)]
@@ -197,6 +199,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Consent(a) => crate::custody::consent(a),
         Command::Policy(a) => crate::policy::run(a),
         Command::Check(a) => crate::check::run(a),
+        Command::Pipeline(a) => crate::pipeline::run(a),
     }
 }
 

@@ -9,6 +9,7 @@ mod check;
 mod commands;
 mod custody;
 mod demo;
+mod pipeline;
 mod policy;
 
 use std::process::ExitCode;

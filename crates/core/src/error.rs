@@ -54,6 +54,28 @@ pub enum CoreError {
         /// How to fix it.
         fix: String,
     },
+    /// A pipeline file is not valid YAML or does not match the pipeline schema.
+    #[error("{at}: {message}; fix: {fix}")]
+    PipelineSyntax {
+        /// Where the parser stopped.
+        at: Located,
+        /// The parser's message.
+        message: String,
+        /// How to fix it.
+        fix: String,
+    },
+    /// A pipeline parsed but a step or field is not acceptable.
+    #[error("{at}: field `{field}`: {message}; fix: {fix}")]
+    PipelineField {
+        /// Where the field is.
+        at: Located,
+        /// Dotted path of the field (`steps[2].needs`).
+        field: String,
+        /// What is wrong.
+        message: String,
+        /// How to fix it.
+        fix: String,
+    },
     /// `custodia.toml` is not valid TOML or has an unknown key.
     #[error("{at}: {message}; fix: {fix}")]
     ConfigSyntax {

@@ -14,6 +14,7 @@ mod ids;
 pub mod keys;
 pub mod model_card;
 mod operator;
+pub mod pipeline;
 mod subject;
 
 pub use classification::Classification;
