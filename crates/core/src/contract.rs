@@ -62,6 +62,52 @@ pub struct Contract {
     pub purposes: Vec<PurposeSpec>,
     /// The columns, in order. Anything else is denied.
     pub columns: Vec<ColumnSpec>,
+    /// Expectations on the whole dataset (row count, freshness).
+    pub expect: DatasetExpectations,
+}
+
+/// Expectations on a dataset as a whole.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DatasetExpectations {
+    /// At least this many rows.
+    pub min_rows: Option<u64>,
+    /// At most this many rows.
+    pub max_rows: Option<u64>,
+    /// The newest value of a time column is at most this old.
+    pub fresh: Option<Freshness>,
+}
+
+/// A freshness expectation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Freshness {
+    /// A declared `date` or `timestamp` column.
+    pub column: String,
+    /// Largest allowed age of its newest value.
+    pub max_age: Retention,
+}
+
+/// Expectations on one column's values.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ColumnExpectations {
+    /// No nulls.
+    pub not_null: bool,
+    /// No duplicates.
+    pub unique: bool,
+    /// Smallest allowed value (numbers).
+    pub min: Option<f64>,
+    /// Largest allowed value (numbers).
+    pub max: Option<f64>,
+    /// Every value matches this pattern (Rust `regex` syntax, anchored by the author).
+    pub regex: Option<String>,
+    /// Every value is one of these.
+    pub accepted_values: Vec<String>,
+}
+
+impl ColumnExpectations {
+    /// No expectation set.
+    pub fn is_empty(&self) -> bool {
+        self == &ColumnExpectations::default()
+    }
 }
 
 /// One allowed purpose and the legal basis it rests on.
@@ -90,6 +136,8 @@ pub struct ColumnSpec {
     pub transform: Option<Operator>,
     /// Free text for people.
     pub description: Option<String>,
+    /// What its values must satisfy.
+    pub expect: ColumnExpectations,
 }
 
 impl Contract {
@@ -147,6 +195,23 @@ impl Contract {
                 }
             }
         }
+        let e = &self.expect;
+        if e != &DatasetExpectations::default() {
+            out.push_str("expect:\n");
+            if let Some(n) = e.min_rows {
+                out.push_str(&format!("  min_rows: {n}\n"));
+            }
+            if let Some(n) = e.max_rows {
+                out.push_str(&format!("  max_rows: {n}\n"));
+            }
+            if let Some(f) = &e.fresh {
+                out.push_str(&format!(
+                    "  fresh: {{column: {}, max_age: {}}}\n",
+                    yaml_scalar(&f.column),
+                    f.max_age
+                ));
+            }
+        }
         out.push_str("columns:\n");
         for c in &self.columns {
             out.push_str(&format!("  - name: {}\n", yaml_scalar(&c.name)));
@@ -162,6 +227,30 @@ impl Contract {
             }
             if let Some(d) = &c.description {
                 out.push_str(&format!("    description: {}\n", yaml_scalar(d)));
+            }
+            let x = &c.expect;
+            if !x.is_empty() {
+                out.push_str("    expect:\n");
+                if x.not_null {
+                    out.push_str("      not_null: true\n");
+                }
+                if x.unique {
+                    out.push_str("      unique: true\n");
+                }
+                if let Some(v) = x.min {
+                    out.push_str(&format!("      min: {v:?}\n"));
+                }
+                if let Some(v) = x.max {
+                    out.push_str(&format!("      max: {v:?}\n"));
+                }
+                if let Some(r) = &x.regex {
+                    out.push_str(&format!("      regex: {}\n", yaml_scalar(r)));
+                }
+                if !x.accepted_values.is_empty() {
+                    let vals: Vec<String> =
+                        x.accepted_values.iter().map(|v| yaml_scalar(v)).collect();
+                    out.push_str(&format!("      accepted_values: [{}]\n", vals.join(", ")));
+                }
             }
         }
         out
@@ -225,7 +314,37 @@ struct RawContract {
     retention: Option<Spanned<String>>,
     #[serde(default)]
     purposes: Vec<RawPurpose>,
+    expect: Option<Spanned<RawDatasetExpect>>,
     columns: Spanned<Vec<RawColumn>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDatasetExpect {
+    min_rows: Option<u64>,
+    max_rows: Option<u64>,
+    fresh: Option<RawFresh>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFresh {
+    column: Spanned<String>,
+    max_age: Spanned<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawColumnExpect {
+    #[serde(default)]
+    not_null: bool,
+    #[serde(default)]
+    unique: bool,
+    min: Option<f64>,
+    max: Option<f64>,
+    regex: Option<Spanned<String>>,
+    #[serde(default)]
+    accepted_values: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -246,6 +365,7 @@ struct RawColumn {
     pii: Option<Spanned<String>>,
     transform: Option<Spanned<String>>,
     description: Option<String>,
+    expect: Option<Spanned<RawColumnExpect>>,
 }
 
 struct FieldCx<'a> {
@@ -279,6 +399,111 @@ impl FieldCx<'_> {
                 self.err(at, field, format!("invalid {kind} {value:?}"), fix)
             }
             other => self.err(at, field, other.to_string(), "correct the value".into()),
+        })
+    }
+}
+
+impl FieldCx<'_> {
+    fn column_expect(
+        &self,
+        x: &Spanned<RawColumnExpect>,
+        field: &str,
+    ) -> Result<ColumnExpectations, CoreError> {
+        let v = &x.value;
+        for (name, n) in [("min", v.min), ("max", v.max)] {
+            if n.is_some_and(|n| !n.is_finite()) {
+                return Err(self.err(
+                    x,
+                    &format!("{field}.{name}"),
+                    "not a finite number".into(),
+                    "write a number".into(),
+                ));
+            }
+        }
+        if let (Some(lo), Some(hi)) = (v.min, v.max) {
+            if lo > hi {
+                return Err(self.err(
+                    x,
+                    field,
+                    format!("min {lo} is above max {hi}"),
+                    "swap them".into(),
+                ));
+            }
+        }
+        if let Some(r) = &v.regex {
+            if let Err(e) = regex::Regex::new(&r.value) {
+                let msg = e.to_string();
+                let first = msg
+                    .lines()
+                    .last()
+                    .unwrap_or("invalid pattern")
+                    .trim()
+                    .to_string();
+                return Err(self.err(
+                    r,
+                    &format!("{field}.regex"),
+                    format!("not a valid pattern: {first}"),
+                    "use Rust regex syntax, e.g. `^[A-Z]{2}$`".into(),
+                ));
+            }
+        }
+        Ok(ColumnExpectations {
+            not_null: v.not_null,
+            unique: v.unique,
+            min: v.min,
+            max: v.max,
+            regex: v.regex.as_ref().map(|r| r.value.clone()),
+            accepted_values: v.accepted_values.clone(),
+        })
+    }
+
+    fn dataset_expect(
+        &self,
+        x: &Spanned<RawDatasetExpect>,
+        columns: &[ColumnSpec],
+    ) -> Result<DatasetExpectations, CoreError> {
+        let v = &x.value;
+        if let (Some(lo), Some(hi)) = (v.min_rows, v.max_rows) {
+            if lo > hi {
+                return Err(self.err(
+                    x,
+                    "expect",
+                    format!("min_rows {lo} is above max_rows {hi}"),
+                    "swap them".into(),
+                ));
+            }
+        }
+        let fresh = match &v.fresh {
+            None => None,
+            Some(f) => {
+                let col = columns.iter().find(|c| c.name == f.column.value);
+                let is_time = col.is_some_and(|c| {
+                    matches!(
+                        c.data_type.as_deref(),
+                        None | Some("date") | Some("timestamp")
+                    )
+                });
+                if !is_time {
+                    return Err(self.err(
+                        &f.column,
+                        "expect.fresh.column",
+                        format!(
+                            "{:?} is not a declared date or timestamp column",
+                            f.column.value
+                        ),
+                        "name a declared column of type date or timestamp".into(),
+                    ));
+                }
+                Some(Freshness {
+                    column: f.column.value.clone(),
+                    max_age: self.parse(&f.max_age, "expect.fresh.max_age", str::parse)?,
+                })
+            }
+        };
+        Ok(DatasetExpectations {
+            min_rows: v.min_rows,
+            max_rows: v.max_rows,
+            fresh,
         })
     }
 }
@@ -402,6 +627,10 @@ impl RawContract {
                     .map(|t| cx.parse(t, &field("transform"), str::parse))
                     .transpose()?,
                 description: c.description.clone(),
+                expect: match &c.expect {
+                    None => ColumnExpectations::default(),
+                    Some(x) => cx.column_expect(x, &field("expect"))?,
+                },
             });
         }
 
@@ -418,6 +647,10 @@ impl RawContract {
             None => None,
         };
 
+        let expect = match &self.expect {
+            None => DatasetExpectations::default(),
+            Some(x) => cx.dataset_expect(x, &columns)?,
+        };
         Ok(Contract {
             dataset,
             description: self.description,
@@ -427,6 +660,7 @@ impl RawContract {
             retention,
             purposes,
             columns,
+            expect,
         })
     }
 }
@@ -473,6 +707,40 @@ columns:
 
     fn err(text: &str) -> String {
         Contract::parse("c.yaml", text).unwrap_err().to_string()
+    }
+
+    const EXPECTING: &str = "dataset: orders\nexpect:\n  min_rows: 10\n  max_rows: 1000000\n  fresh: {column: updated_at, max_age: 2d}\ncolumns:\n  - name: amount\n    classification: L0\n    expect: {not_null: true, min: 0, max: 100000.5}\n  - name: country\n    classification: L1\n    expect:\n      regex: \"^[A-Z]{2}$\"\n      accepted_values: [DE, FR, \"no\"]\n  - name: order_id\n    classification: L0\n    expect: {unique: true, not_null: true}\n  - name: updated_at\n    type: timestamp\n    classification: L0\n";
+
+    #[test]
+    fn expectations_parse_validate_and_round_trip() {
+        let c = Contract::parse("o.yaml", EXPECTING).unwrap();
+        assert_eq!(c.expect.min_rows, Some(10));
+        assert_eq!(c.expect.fresh.as_ref().unwrap().max_age.as_days(), 2);
+        let amount = c.column("amount").unwrap();
+        assert!(amount.expect.not_null && amount.expect.max == Some(100000.5));
+        assert_eq!(
+            c.column("country").unwrap().expect.accepted_values,
+            vec!["DE", "FR", "no"]
+        );
+        assert!(c.column("order_id").unwrap().expect.unique);
+        assert_eq!(Contract::parse("again.yaml", &c.to_yaml()).unwrap(), c);
+
+        let e = err(&EXPECTING.replace("^[A-Z]{2}$", "^[A-Z{2}$"));
+        assert!(
+            e.contains("c.yaml:13:") && e.contains("columns[1].expect.regex"),
+            "{e}"
+        );
+        let e = err(&EXPECTING.replace("min: 0, max: 100000.5", "min: 9, max: 1"));
+        assert!(e.contains("min 9 is above max 1"), "{e}");
+        let e = err(&EXPECTING.replace("column: updated_at", "column: amount_x"));
+        assert!(
+            e.contains("expect.fresh.column") && e.contains("c.yaml:5:"),
+            "{e}"
+        );
+        let e = err(&EXPECTING.replace("max_rows: 1000000", "max_rows: 1"));
+        assert!(e.contains("min_rows 10 is above max_rows 1"), "{e}");
+        let e = err(&EXPECTING.replace("not_null: true, min", "not_nul: true, min"));
+        assert!(e.contains("not_nul"), "{e}");
     }
 
     #[test]

@@ -18,7 +18,9 @@ pub mod pipeline;
 mod subject;
 
 pub use classification::Classification;
-pub use contract::{ColumnSpec, Contract, PurposeSpec};
+pub use contract::{
+    ColumnExpectations, ColumnSpec, Contract, DatasetExpectations, Freshness, PurposeSpec,
+};
 pub use entity::EntityType;
 pub use error::{CoreError, Located};
 pub use ids::{LegalBasis, Purpose, Region, Retention};

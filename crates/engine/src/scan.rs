@@ -237,8 +237,10 @@ pub fn draft_contract(source: &SourceReport) -> Contract {
                 },
                 transform: suggested_transform(c),
                 description: None,
+                expect: Default::default(),
             })
             .collect(),
+        expect: Default::default(),
     }
 }
 
