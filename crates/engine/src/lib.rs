@@ -15,6 +15,7 @@ mod error;
 pub mod keyring;
 pub mod keys;
 pub mod policy;
+pub mod run;
 mod scan;
 mod table;
 pub mod time;
