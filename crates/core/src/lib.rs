@@ -16,6 +16,7 @@ pub mod model_card;
 mod operator;
 pub mod pipeline;
 mod subject;
+pub mod time;
 
 pub use classification::Classification;
 pub use contract::{

@@ -18,7 +18,7 @@ pub mod policy;
 pub mod run;
 mod scan;
 mod table;
-pub mod time;
+pub use custodia_core::time;
 mod workspace;
 
 pub use custodia_policy::{

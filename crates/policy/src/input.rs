@@ -247,69 +247,16 @@ impl DecisionInput {
     }
 }
 
-/// `YYYY-MM-DDTHH:MM:SS` with a valid date and time, then fraction and `Z` or an offset:
-/// what Rego's `time.parse_rfc3339_ns` accepts, checked here so a bad time is an input
-/// error naming the field rather than a failure inside a rule.
+/// A full RFC 3339 date-time (`custodia_core::time` parses it; a date alone, which that
+/// parser also takes, is refused here): what Rego's `time.parse_rfc3339_ns` accepts,
+/// checked here so a bad time is an input error naming the field rather than a failure
+/// inside a rule.
 fn looks_like_rfc3339(s: &str) -> bool {
     let b = s.as_bytes();
-    let num = |r: std::ops::Range<usize>| -> Option<u32> {
-        let part = s.get(r)?;
-        part.bytes()
-            .all(|c| c.is_ascii_digit())
-            .then(|| part.parse().ok())
-            .flatten()
-    };
-    let shape = b.len() >= 20
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && (b[10] == b'T' || b[10] == b't')
-        && b[13] == b':'
-        && b[16] == b':';
-    if !shape {
-        return false;
-    }
-    let (Some(y), Some(mo), Some(d), Some(h), Some(mi), Some(sec)) = (
-        num(0..4),
-        num(5..7),
-        num(8..10),
-        num(11..13),
-        num(14..16),
-        num(17..19),
-    ) else {
-        return false;
-    };
-    let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
-    let days = [
-        31,
-        if leap { 29 } else { 28 },
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ];
-    let date_ok = (1..=12).contains(&mo) && d >= 1 && d <= days[mo as usize - 1];
-    let mut rest = &s[19..];
-    if let Some(frac) = rest.strip_prefix('.') {
-        let n = frac.bytes().take_while(u8::is_ascii_digit).count();
-        if n == 0 {
-            return false;
-        }
-        rest = &frac[n..];
-    }
-    let zone_ok = rest == "Z"
-        || rest == "z"
-        || (rest.len() == 6
-            && (rest.starts_with('+') || rest.starts_with('-'))
-            && num(s.len() - 5..s.len() - 3).is_some_and(|h| h < 24)
-            && rest.as_bytes()[3] == b':'
-            && num(s.len() - 2..s.len()).is_some_and(|m| m < 60));
-    date_ok && h < 24 && mi < 60 && sec < 60 && zone_ok
+    b.len() >= 20
+        && matches!(b[10], b'T' | b't')
+        && s.trim() == s
+        && custodia_core::time::parse_rfc3339(s).is_ok()
 }
 
 #[cfg(test)]
