@@ -149,18 +149,8 @@ impl Contract {
     /// Parses and validates a contract. `file` is only used to label errors.
     pub fn parse(file: &str, text: &str) -> Result<Contract, CoreError> {
         let raw: RawContract = serde_saphyr::from_str(text).map_err(|e| {
-            let (line, column) = e
-                .location()
-                .map(|l| (l.line(), l.column()))
-                .unwrap_or((1, 1));
-            CoreError::ContractSyntax {
-                at: Located {
-                    file: file.to_string(),
-                    line,
-                    column,
-                },
-                message: first_line(&e.to_string()),
-            }
+            let (at, message) = yaml_error(file, &e);
+            CoreError::ContractSyntax { at, message }
         })?;
         raw.validate(file)
     }
@@ -293,6 +283,21 @@ fn yaml_scalar(s: &str) -> String {
     }
     out.push('"');
     out
+}
+
+/// Where a YAML parser error is, and its first line: what every YAML file Custodia reads
+/// (contracts, pipelines, model cards) reports.
+pub(crate) fn yaml_error(file: &str, e: &serde_saphyr::Error) -> (Located, String) {
+    let (line, column) = e
+        .location()
+        .map(|l| (l.line(), l.column()))
+        .unwrap_or((1, 1));
+    let at = Located {
+        file: file.to_string(),
+        line,
+        column,
+    };
+    (at, first_line(&e.to_string()))
 }
 
 fn first_line(s: &str) -> String {

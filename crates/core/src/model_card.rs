@@ -164,23 +164,11 @@ impl ModelCard {
     /// Parses a card; `file` labels errors, which give line and column.
     pub fn parse(file: &str, text: &str) -> Result<ModelCard, CoreError> {
         let card: ModelCard = serde_saphyr::from_str(text).map_err(|e| {
-            let (line, column) = e
-                .location()
-                .map(|l| (l.line(), l.column()))
-                .unwrap_or((1, 1));
+            let (at, first) = crate::contract::yaml_error(file, &e);
             CoreError::ContractSyntax {
-                at: Located {
-                    file: file.to_string(),
-                    line,
-                    column,
-                },
+                at,
                 message: format!(
-                    "{}; fix: see docs/check.md, \"Model cards\", for the fields",
-                    e.to_string()
-                        .lines()
-                        .map(str::trim)
-                        .find(|l| !l.is_empty())
-                        .unwrap_or("invalid yaml")
+                    "{first}; fix: see docs/check.md, \"Model cards\", for the fields"
                 ),
             }
         })?;

@@ -321,23 +321,10 @@ impl Pipeline {
     /// Parses and validates a pipeline; `file` labels errors.
     pub fn parse(file: &str, text: &str) -> Result<Pipeline, CoreError> {
         let raw: RawPipeline = serde_saphyr::from_str(text).map_err(|e| {
-            let (line, column) = e
-                .location()
-                .map(|l| (l.line(), l.column()))
-                .unwrap_or((1, 1));
+            let (at, message) = crate::contract::yaml_error(file, &e);
             CoreError::PipelineSyntax {
-                at: Located {
-                    file: file.to_string(),
-                    line,
-                    column,
-                },
-                message: e
-                    .to_string()
-                    .lines()
-                    .map(str::trim)
-                    .find(|l| !l.is_empty())
-                    .unwrap_or("invalid yaml")
-                    .to_string(),
+                at,
+                message,
                 fix: "see docs/pipelines.md for the fields of a pipeline and of each step kind"
                     .into(),
             }
