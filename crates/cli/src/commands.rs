@@ -81,8 +81,10 @@ enum Command {
 Suppress one line with a `custodia: ignore` comment on it; skip files with [check] ignore
 globs in custodia.toml. See docs/check.md for every rule.")]
     Check(crate::check::CheckArgs),
-    /// Pipelines: validate pipeline files (the runner comes next).
+    /// Pipelines: validate pipeline files.
     Pipeline(crate::pipeline::PipelineArgs),
+    /// Run a pipeline: policy-checked reads, consent filters in the plan, versions, resume.
+    Run(crate::run::RunArgs),
 }
 
 #[derive(Args)]
@@ -200,6 +202,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Policy(a) => crate::policy::run(a),
         Command::Check(a) => crate::check::run(a),
         Command::Pipeline(a) => crate::pipeline::run(a),
+        Command::Run(a) => crate::run::run(a),
     }
 }
 

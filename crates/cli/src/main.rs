@@ -11,6 +11,7 @@ mod custody;
 mod demo;
 mod pipeline;
 mod policy;
+mod run;
 
 use std::process::ExitCode;
 

@@ -94,6 +94,26 @@ pub enum OnFailure {
     Warn,
 }
 
+/// What a drift finding (schema change, null spike, distribution shift) does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DriftAction {
+    /// Stop the run.
+    Block,
+    /// Record and go on (the default).
+    Warn,
+    /// No drift checks.
+    Off,
+}
+
+/// How a load treats rows already in the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoadMode {
+    /// The table holds exactly this run's rows afterwards (the default).
+    Replace,
+    /// This run's rows are added, once: a rerun of the same run adds nothing.
+    Append,
+}
+
 /// Built-in model families.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Algorithm {
@@ -157,6 +177,8 @@ pub enum StepKind {
         contract: Option<String>,
         /// Block or warn.
         on_failure: OnFailure,
+        /// What drift against the previous version does.
+        drift: DriftAction,
     },
     /// Write into a table, idempotently per run.
     Load {
@@ -164,6 +186,8 @@ pub enum StepKind {
         target: LoadTarget,
         /// Table name.
         table: String,
+        /// Replace or append.
+        mode: LoadMode,
     },
     /// A versioned training set.
     Snapshot {
@@ -219,7 +243,9 @@ struct RawStep {
     sql: Option<Spanned<String>>,
     contract: Option<Spanned<String>>,
     on_failure: Option<Spanned<String>>,
+    drift: Option<Spanned<String>>,
     target: Option<Spanned<String>>,
+    mode: Option<Spanned<String>>,
     name: Option<Spanned<String>>,
     model: Option<Spanned<String>>,
     algorithm: Option<Spanned<String>>,
@@ -491,8 +517,8 @@ impl RawStep {
             "sql" => &["sql"],
             "deidentify" => &["contract"],
             "features" => &["sql", "dataset"],
-            "quality" => &["contract", "on_failure"],
-            "load" => &["target", "table"],
+            "quality" => &["contract", "on_failure", "drift"],
+            "load" => &["target", "table", "mode"],
             "snapshot" => &["name"],
             _ => &[
                 "model",
@@ -503,14 +529,16 @@ impl RawStep {
                 "outputs",
             ],
         };
-        let present: [(&str, Option<(u64, u64)>); 15] = [
+        let present: [(&str, Option<(u64, u64)>); 17] = [
             ("source", self.source.as_ref().map(pos)),
             ("table", self.table.as_ref().map(pos)),
             ("dataset", self.dataset.as_ref().map(pos)),
             ("sql", self.sql.as_ref().map(pos)),
             ("contract", self.contract.as_ref().map(pos)),
             ("on_failure", self.on_failure.as_ref().map(pos)),
+            ("drift", self.drift.as_ref().map(pos)),
             ("target", self.target.as_ref().map(pos)),
+            ("mode", self.mode.as_ref().map(pos)),
             ("name", self.name.as_ref().map(pos)),
             ("model", self.model.as_ref().map(pos)),
             ("algorithm", self.algorithm.as_ref().map(pos)),
@@ -692,6 +720,19 @@ impl RawStep {
                         ))
                     }
                 },
+                drift: match self.drift.as_ref().map(|o| o.value.as_str()) {
+                    None | Some("warn") => DriftAction::Warn,
+                    Some("block") => DriftAction::Block,
+                    Some("off") => DriftAction::Off,
+                    Some(other) => {
+                        return Err(cx.err(
+                            self.drift.as_ref().expect("some"),
+                            &f("drift"),
+                            format!("{other:?} is not warn, block or off"),
+                            "use warn (the default), block or off",
+                        ))
+                    }
+                },
             },
             "load" => {
                 let target = match &self.target {
@@ -705,6 +746,18 @@ impl RawStep {
                 StepKind::Load {
                     target,
                     table: name_field(&self.table, "table", "name the table to load into")?,
+                    mode: match self.mode.as_ref().map(|m| m.value.as_str()) {
+                        None | Some("replace") => LoadMode::Replace,
+                        Some("append") => LoadMode::Append,
+                        Some(other) => {
+                            return Err(cx.err(
+                                self.mode.as_ref().expect("some"),
+                                &f("mode"),
+                                format!("{other:?} is not replace or append"),
+                                "use replace (the default) or append",
+                            ))
+                        }
+                    },
                 }
             }
             "snapshot" => StepKind::Snapshot {

@@ -1,10 +1,12 @@
-//! Datasets and their versions, pipeline runs, and the journal of multi-step jobs. The
-//! engine fills these from the pipeline issue on; the shapes are fixed now so the store's
-//! test suite covers them on both backends from the start.
+//! Datasets and their versions, pipeline runs, and the journal of multi-step jobs.
+//!
+//! A run step's output version and its journal entry are written in one transaction
+//! ([`WriteTx::record_dataset_version`] and [`WriteTx::journal_put`]), so a crash leaves
+//! either both or neither: a rerun never records the same output twice.
 
 use sqlx::Row;
 
-use crate::{now_us, Store, StoreError};
+use crate::{now_us, Store, StoreError, WriteTx};
 
 /// One written version of a dataset.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +29,12 @@ pub struct DatasetVersion {
     pub run_id: Option<String>,
     /// When (µs).
     pub created_us: i64,
+    /// Column statistics as JSON (counts, null rates, quantiles; never personal values).
+    pub stats: String,
+    /// Training snapshots: the subject manifest file (relative) and its digest, as JSON.
+    pub manifest: Option<String>,
+    /// Training snapshots: how many subjects the manifest lists.
+    pub subjects: Option<i64>,
 }
 
 /// A pipeline run.
@@ -44,6 +52,8 @@ pub struct Run {
     pub finished_us: Option<i64>,
     /// Summary JSON.
     pub summary: String,
+    /// Digest of the pipeline file the run executes.
+    pub pipeline_digest: String,
 }
 
 /// One step of a journaled job.
@@ -57,26 +67,59 @@ pub struct JournalStep {
     pub detail: String,
 }
 
-impl Store {
+const VERSION_COLUMNS: &str = "dataset, version, content_hash, row_count, schema_json, region, path, run_id, created_us, stats, manifest, subjects";
+
+fn version_of(r: &sqlx::any::AnyRow) -> Result<DatasetVersion, StoreError> {
+    Ok(DatasetVersion {
+        dataset: r.try_get(0)?,
+        version: r.try_get(1)?,
+        content_hash: r.try_get(2)?,
+        row_count: r.try_get(3)?,
+        schema_json: r.try_get(4)?,
+        region: r.try_get(5)?,
+        path: r.try_get(6)?,
+        run_id: r.try_get(7)?,
+        created_us: r.try_get(8)?,
+        stats: r.try_get(9)?,
+        manifest: r.try_get(10)?,
+        subjects: r.try_get(11)?,
+    })
+}
+
+const RUN_COLUMNS: &str = "id, pipeline, status, started_us, finished_us, summary, pipeline_digest";
+
+fn run_of(r: &sqlx::any::AnyRow) -> Result<Run, StoreError> {
+    Ok(Run {
+        id: r.try_get(0)?,
+        pipeline: r.try_get(1)?,
+        status: r.try_get(2)?,
+        started_us: r.try_get(3)?,
+        finished_us: r.try_get(4)?,
+        summary: r.try_get(5)?,
+        pipeline_digest: r.try_get(6)?,
+    })
+}
+
+impl WriteTx {
     /// Records a new version of `v.dataset` (creating the dataset) and returns its number;
-    /// `v.version` is ignored.
-    pub async fn record_dataset_version(&self, v: &DatasetVersion) -> Result<i64, StoreError> {
-        let mut tx = self.write_tx().await?;
+    /// `v.version` and `v.created_us` are ignored.
+    pub async fn record_dataset_version(&mut self, v: &DatasetVersion) -> Result<i64, StoreError> {
+        let tx = &mut self.tx;
         sqlx::query("INSERT INTO datasets (name, region, created_us) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING")
             .bind(&v.dataset)
             .bind(&v.region)
             .bind(now_us())
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         let last: Option<i64> =
             sqlx::query_scalar("SELECT MAX(version) FROM dataset_versions WHERE dataset = $1")
                 .bind(&v.dataset)
-                .fetch_one(&mut *tx)
+                .fetch_one(&mut **tx)
                 .await?;
         let version = last.unwrap_or(0) + 1;
         sqlx::query(
-            "INSERT INTO dataset_versions (dataset, version, content_hash, row_count, schema_json, region, path, run_id, created_us) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO dataset_versions (dataset, version, content_hash, row_count, schema_json, region, path, run_id, created_us, stats, manifest, subjects) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(&v.dataset)
         .bind(version)
@@ -87,44 +130,117 @@ impl Store {
         .bind(&v.path)
         .bind(v.run_id.clone())
         .bind(now_us())
-        .execute(&mut *tx)
+        .bind(&v.stats)
+        .bind(v.manifest.clone())
+        .bind(v.subjects)
+        .execute(&mut **tx)
         .await?;
+        Ok(version)
+    }
+
+    /// Records a job step's state (insert or update): the journal a rerun resumes from.
+    pub async fn journal_put(
+        &mut self,
+        job: &str,
+        step: &str,
+        state: &str,
+        detail: &str,
+    ) -> Result<(), StoreError> {
+        journal_put(&mut *self.tx, job, step, state, detail).await
+    }
+}
+
+async fn journal_put<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
+    e: E,
+    job: &str,
+    step: &str,
+    state: &str,
+    detail: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO journal (job_id, step, state, detail, updated_us) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (job_id, step) DO UPDATE SET state = excluded.state, detail = excluded.detail, updated_us = excluded.updated_us",
+    )
+    .bind(job)
+    .bind(step)
+    .bind(state)
+    .bind(detail)
+    .bind(now_us())
+    .execute(e)
+    .await?;
+    Ok(())
+}
+
+impl Store {
+    /// Records a new version of `v.dataset` on its own (see [`WriteTx::record_dataset_version`]).
+    pub async fn record_dataset_version(&self, v: &DatasetVersion) -> Result<i64, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let version = tx.record_dataset_version(v).await?;
         tx.commit().await?;
         Ok(version)
     }
 
     /// Versions of a dataset, oldest first.
     pub async fn dataset_versions(&self, dataset: &str) -> Result<Vec<DatasetVersion>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT dataset, version, content_hash, row_count, schema_json, region, path, run_id, created_us \
-             FROM dataset_versions WHERE dataset = $1 ORDER BY version",
-        )
+        let rows = sqlx::query(&format!(
+            "SELECT {VERSION_COLUMNS} FROM dataset_versions WHERE dataset = $1 ORDER BY version"
+        ))
         .bind(dataset)
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(DatasetVersion {
-                    dataset: r.try_get(0)?,
-                    version: r.try_get(1)?,
-                    content_hash: r.try_get(2)?,
-                    row_count: r.try_get(3)?,
-                    schema_json: r.try_get(4)?,
-                    region: r.try_get(5)?,
-                    path: r.try_get(6)?,
-                    run_id: r.try_get(7)?,
-                    created_us: r.try_get(8)?,
-                })
-            })
-            .collect()
+        rows.iter().map(version_of).collect()
     }
 
-    /// Records the start of a run.
-    pub async fn run_start(&self, id: &str, pipeline: &str) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO runs (id, pipeline, status, started_us, summary) VALUES ($1, $2, 'running', $3, '{}')")
+    /// One version of a dataset.
+    pub async fn dataset_version(
+        &self,
+        dataset: &str,
+        version: i64,
+    ) -> Result<Option<DatasetVersion>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {VERSION_COLUMNS} FROM dataset_versions WHERE dataset = $1 AND version = $2"
+        ))
+        .bind(dataset)
+        .bind(version)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(version_of).transpose()
+    }
+
+    /// Versions a run wrote, in the order it wrote them.
+    pub async fn run_outputs(&self, run: &str) -> Result<Vec<DatasetVersion>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {VERSION_COLUMNS} FROM dataset_versions WHERE run_id = $1 ORDER BY created_us, dataset"
+        ))
+        .bind(run)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(version_of).collect()
+    }
+
+    /// Every dataset name with its latest version, by name.
+    pub async fn latest_dataset_versions(&self) -> Result<Vec<DatasetVersion>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {VERSION_COLUMNS} FROM dataset_versions d WHERE version = \
+             (SELECT MAX(version) FROM dataset_versions e WHERE e.dataset = d.dataset) ORDER BY dataset"
+        ))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(version_of).collect()
+    }
+
+    /// Records the start of a run of the pipeline file with digest `pipeline_digest`.
+    pub async fn run_start(
+        &self,
+        id: &str,
+        pipeline: &str,
+        pipeline_digest: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO runs (id, pipeline, status, started_us, summary, pipeline_digest) VALUES ($1, $2, 'running', $3, '{}', $4)")
             .bind(id)
             .bind(pipeline)
             .bind(now_us())
+            .bind(pipeline_digest)
             .execute(self.pool())
             .await?;
         Ok(())
@@ -159,26 +275,26 @@ impl Store {
 
     /// A run by id.
     pub async fn run(&self, id: &str) -> Result<Option<Run>, StoreError> {
-        let row = sqlx::query(
-            "SELECT id, pipeline, status, started_us, finished_us, summary FROM runs WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(self.pool())
-        .await?;
-        row.map(|r| {
-            Ok(Run {
-                id: r.try_get(0)?,
-                pipeline: r.try_get(1)?,
-                status: r.try_get(2)?,
-                started_us: r.try_get(3)?,
-                finished_us: r.try_get(4)?,
-                summary: r.try_get(5)?,
-            })
-        })
-        .transpose()
+        let row = sqlx::query(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(run_of).transpose()
     }
 
-    /// Records a job step's state (insert or update): the journal a rerun resumes from.
+    /// Runs, newest first; of one pipeline when `pipeline` is given.
+    pub async fn runs(&self, pipeline: Option<&str>, limit: i64) -> Result<Vec<Run>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {RUN_COLUMNS} FROM runs WHERE ($1 IS NULL OR pipeline = $1) ORDER BY started_us DESC, id DESC LIMIT $2"
+        ))
+        .bind(pipeline)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(run_of).collect()
+    }
+
+    /// Records a job step's state on its own (see [`WriteTx::journal_put`]).
     pub async fn journal_put(
         &self,
         job: &str,
@@ -186,18 +302,7 @@ impl Store {
         state: &str,
         detail: &str,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO journal (job_id, step, state, detail, updated_us) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (job_id, step) DO UPDATE SET state = excluded.state, detail = excluded.detail, updated_us = excluded.updated_us",
-        )
-        .bind(job)
-        .bind(step)
-        .bind(state)
-        .bind(detail)
-        .bind(now_us())
-        .execute(self.pool())
-        .await?;
-        Ok(())
+        journal_put(self.pool(), job, step, state, detail).await
     }
 
     /// Steps of a job, least recently updated first.

@@ -400,13 +400,40 @@ async fn datasets_runs_and_journal_round_trip() {
             path: ".custodia/data/eu/orders/v1".into(),
             run_id: Some("r1".into()),
             created_us: 0,
+            stats: "{\"rows\":10}".into(),
+            manifest: None,
+            subjects: Some(3),
         };
         assert_eq!(store.record_dataset_version(&v).await.unwrap(), 1);
         assert_eq!(store.record_dataset_version(&v).await.unwrap(), 2, "{url}");
         let versions = store.dataset_versions("orders").await.unwrap();
         assert_eq!(versions.len(), 2);
         assert_eq!(versions[1].run_id.as_deref(), Some("r1"));
-        store.run_start("r1", "daily").await.unwrap();
+        assert_eq!(
+            (versions[1].stats.as_str(), versions[1].subjects),
+            ("{\"rows\":10}", Some(3))
+        );
+        assert_eq!(store.run_outputs("r1").await.unwrap().len(), 2);
+        assert_eq!(
+            store
+                .dataset_version("orders", 2)
+                .await
+                .unwrap()
+                .unwrap()
+                .version,
+            2
+        );
+        // A version and its journal entry commit together, or neither does.
+        let mut tx = store.begin_write().await.unwrap();
+        tx.record_dataset_version(&v).await.unwrap();
+        tx.journal_put("r1", "orders", "done", "{}").await.unwrap();
+        drop(tx);
+        assert_eq!(store.dataset_versions("orders").await.unwrap().len(), 2);
+        assert!(store.journal("r1").await.unwrap().is_empty(), "{url}");
+        store.run_start("r1", "daily", "d1").await.unwrap();
+        store.run_start("r2", "weekly", "d2").await.unwrap();
+        assert_eq!(store.runs(Some("daily"), 10).await.unwrap().len(), 1);
+        assert_eq!(store.runs(None, 10).await.unwrap().len(), 2);
         store
             .run_finish("r1", "succeeded", "{\"rows\":10}")
             .await

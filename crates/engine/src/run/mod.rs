@@ -1,0 +1,882 @@
+//! `custodia run`: a pipeline executed on DataFusion, enforced and journaled.
+//!
+//! Before any step runs, every read is decided by the policy (purpose, legal basis,
+//! residency of the pipeline's region), and each decision is recorded. Reads are then
+//! rewritten in the DataFusion plan: columns the contract does not declare are refused, a
+//! consent or opt-out row filter becomes a semi- or anti-join against the consent ledger as
+//! it stands at run time, and masks and pseudonyms replace the columns the policy names.
+//!
+//! Every step's output is streamed to `.custodia/runs/RUN/STEP.parquet`, hashed and
+//! profiled, and recorded as a dataset version together with its journal entry and audit
+//! entry in one store transaction. A rerun of an unfinished run (killed, crashed) resumes:
+//! done steps are read back from their files, nothing is recorded or loaded twice.
+//!
+//! This build runs `ingest` of files, `sql`, `features` and `load` into the warehouse. The
+//! other kinds (database sources and targets, `deidentify`, `quality`, `snapshot`,
+//! `train`) are refused before anything runs, with the reason.
+
+mod load;
+mod output;
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    path::{Path, PathBuf},
+    sync::Arc,
+};
+
+use arrow::{
+    array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch, StringArray},
+    compute::{cast, filter},
+    datatypes::DataType,
+};
+use custodia_core::{
+    pipeline::{LoadTarget, Pipeline, Source, Step, StepKind},
+    Contract, EntityType, Region, SubjectId, SubjectKind,
+};
+use custodia_policy::{Decision, DecisionInput, FilterKind, Obligation};
+use datafusion::{
+    common::{JoinType, ScalarValue},
+    datasource::MemTable,
+    logical_expr::{create_udf, ColumnarValue, Volatility},
+    prelude::{
+        ident, CsvReadOptions, DataFrame, Expr, JsonReadOptions, ParquetReadOptions, SessionContext,
+    },
+};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+pub use output::{parse_schema_json, parse_stats, psi, ColumnStats, DatasetStats, NumericStats};
+
+use crate::{audit_log::NewEntry, workspace::Workspace, EngineError};
+
+/// Where run outputs live, under the workspace.
+pub const RUNS_DIR: &str = ".custodia/runs";
+/// The workspace warehouse (SQLite) that `load` steps write by default.
+pub const WAREHOUSE: &str = ".custodia/warehouse.db";
+
+/// How a run starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Resume {
+    /// Resume the pipeline's unfinished run of the same file if there is one (the default).
+    #[default]
+    Auto,
+    /// Always start a new run.
+    Fresh,
+}
+
+/// Whether a step ran now or was resumed from an earlier attempt of the same run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepState {
+    /// Ran in this invocation.
+    Ran,
+    /// Done before a crash; its output was read back.
+    Resumed,
+}
+
+/// What enforcement did to a read.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Enforcement {
+    /// The recorded policy decision (`custodia policy explain ID`).
+    pub decision_id: i64,
+    /// `consent` or `opt_out` row filter, with the purpose, when one applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub row_filter: Option<String>,
+    /// Rows read from the source.
+    pub rows_read: u64,
+    /// Rows the row filter removed.
+    pub rows_filtered: u64,
+    /// Columns masked.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub masked: Vec<String>,
+    /// Columns pseudonymised.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pseudonymized: Vec<String>,
+}
+
+/// One step's outcome (what the journal keeps and the report shows; never values).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepReport {
+    /// Step id.
+    pub id: String,
+    /// Kind.
+    pub kind: String,
+    /// Ran now or resumed.
+    pub state: StepState,
+    /// Output rows.
+    pub rows: u64,
+    /// Wall time of the step (ms), when it ran.
+    pub millis: u64,
+    /// The dataset version written (`name@version`).
+    pub output: String,
+    /// Content hash of the output.
+    pub content_hash: String,
+    /// Output file, relative to the workspace.
+    pub path: String,
+    /// Output columns and types.
+    pub schema: Vec<(String, String)>,
+    /// Enforcement on reads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enforcement: Option<Enforcement>,
+    /// Loads: rows written into the table by this run (0 when an earlier attempt did).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loaded: Option<u64>,
+}
+
+/// Why a run stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    /// Policy refused a read (purpose, basis, residency, undeclared columns).
+    Denied,
+    /// A step failed on its input or SQL.
+    Error,
+}
+
+/// A run's failure.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Failure {
+    /// The step, when one failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
+    /// Denied or error.
+    pub kind: FailureKind,
+    /// What happened and the fix (names and rules, never values).
+    pub message: String,
+}
+
+/// A run's outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunReport {
+    /// Run id.
+    pub run_id: String,
+    /// Pipeline name.
+    pub pipeline: String,
+    /// Whether this invocation resumed an unfinished run.
+    pub resumed: bool,
+    /// `succeeded` or `failed`.
+    pub status: String,
+    /// Steps done, in order.
+    pub steps: Vec<StepReport>,
+    /// Why it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<Failure>,
+}
+
+/// Hears about steps as they start and end, for progress displays.
+pub trait RunObserver {
+    /// Step `index` of `total` starts.
+    fn step_started(&self, _step: &Step, _index: usize, _total: usize) {}
+    /// A step ended.
+    fn step_finished(&self, _report: &StepReport) {}
+}
+
+/// An observer that shows nothing.
+pub struct Quiet;
+impl RunObserver for Quiet {}
+
+/// What an ingest's enforcement needs from the pre-flight decision.
+struct ReadPlan {
+    contract: Contract,
+    decision_id: i64,
+    decision: Decision,
+}
+
+struct StepError {
+    kind: FailureKind,
+    message: String,
+}
+
+impl From<EngineError> for StepError {
+    fn from(e: EngineError) -> Self {
+        StepError {
+            kind: FailureKind::Error,
+            message: crate::redact_values(&e.to_string()),
+        }
+    }
+}
+
+fn denied(message: String) -> StepError {
+    StepError {
+        kind: FailureKind::Denied,
+        message,
+    }
+}
+
+/// Crash tests: with `CUSTODIA_FAILPOINT=<point>` a run stops dead at that point (it
+/// writes `.custodia/failpoint-reached` and waits to be killed), so a test can `kill -9` it
+/// exactly there. Points: `after_load:STEP` (rows committed to the table, the step not yet
+/// journaled) and `after_step:STEP` (the step journaled).
+fn failpoint(root: &Path, point: &str) {
+    if std::env::var("CUSTODIA_FAILPOINT").is_ok_and(|p| p == point) {
+        let _ = std::fs::write(root.join(".custodia/failpoint-reached"), point);
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(1));
+        }
+    }
+}
+
+fn df_err(step: &str, e: impl std::fmt::Display) -> EngineError {
+    EngineError::Workspace(format!("step {step:?}: {e}"))
+}
+
+impl Workspace {
+    /// Runs (or resumes) the pipeline in `file`. Errors in the file, missing contracts and
+    /// unsupported steps are `Err` before anything is recorded; a denied read or a failed
+    /// step is a failed run in the report, recorded and audited.
+    pub async fn run_pipeline(
+        &self,
+        file: &Path,
+        resume: Resume,
+        observer: &dyn RunObserver,
+    ) -> Result<RunReport, EngineError> {
+        let text = std::fs::read_to_string(file).map_err(|e| EngineError::io(file, e))?;
+        let shown = file
+            .strip_prefix(self.root())
+            .unwrap_or(file)
+            .display()
+            .to_string();
+        let pipeline = Pipeline::parse(&shown, &text)?;
+        let digest = hex::encode(Sha256::digest(text.as_bytes()));
+        let region = self.region(pipeline.region.as_ref().map(Region::as_str))?;
+        for step in &pipeline.steps {
+            supported(step)?;
+        }
+        let contracts = self.latest_contracts().await?;
+        for step in &pipeline.steps {
+            if let StepKind::Ingest { dataset, .. } | StepKind::Features { dataset, .. } =
+                &step.kind
+            {
+                if !contracts.contains_key(dataset) {
+                    return Err(EngineError::Workspace(format!(
+                        "{shown}:{}: step {:?} reads dataset {dataset:?}, which has no registered contract; write contracts/{dataset}.yaml and run `custodia contract apply contracts/`",
+                        step.line, step.id
+                    )));
+                }
+            }
+        }
+
+        // Resume the unfinished run of this very file, or start one.
+        let last = self.store().runs(Some(&pipeline.name), 1).await?;
+        let (run_id, resumed) = match last.first() {
+            Some(r)
+                if resume == Resume::Auto
+                    && r.status == "running"
+                    && r.pipeline_digest == digest =>
+            {
+                (r.id.clone(), true)
+            }
+            other => {
+                if let Some(r) = other.filter(|r| r.status == "running") {
+                    self.store()
+                        .run_finish(
+                            &r.id,
+                            "abandoned",
+                            r#"{"reason":"superseded by a new run"}"#,
+                        )
+                        .await?;
+                }
+                let id = format!(
+                    "{}-{}-{:04x}",
+                    pipeline.name,
+                    crate::audit_log::now_rfc3339().replace([':', '-'], ""),
+                    rand::random::<u16>()
+                );
+                self.store().run_start(&id, &pipeline.name, &digest).await?;
+                let mut details = BTreeMap::new();
+                details.insert("pipeline_digest".into(), digest.clone());
+                details.insert("file".into(), shown.clone());
+                self.record(vec![NewEntry {
+                    action: "run.start".into(),
+                    object: format!("run:{id}"),
+                    subjects: vec![],
+                    counts: BTreeMap::new(),
+                    details,
+                }])
+                .await?;
+                (id, false)
+            }
+        };
+        let mut report = RunReport {
+            run_id: run_id.clone(),
+            pipeline: pipeline.name.clone(),
+            resumed,
+            status: "running".into(),
+            steps: Vec::new(),
+            failure: None,
+        };
+
+        match self
+            .run_steps(
+                &pipeline,
+                &region,
+                &contracts,
+                &run_id,
+                &mut report,
+                observer,
+            )
+            .await
+        {
+            Ok(()) => report.status = "succeeded".into(),
+            Err((step, e)) => {
+                report.status = "failed".into();
+                report.failure = Some(Failure {
+                    step,
+                    kind: e.kind,
+                    message: e.message,
+                });
+            }
+        }
+        let summary = serde_json::to_string(&report).expect("reports serialise");
+        self.store()
+            .run_finish(&run_id, &report.status, &summary)
+            .await?;
+        let mut counts = BTreeMap::new();
+        counts.insert("steps".into(), report.steps.len() as u64);
+        let mut details = BTreeMap::new();
+        if let Some(f) = &report.failure {
+            details.insert("failed_step".into(), f.step.clone().unwrap_or_default());
+            details.insert("reason".into(), f.message.clone());
+        }
+        self.record(vec![NewEntry {
+            action: format!("run.{}", report.status),
+            object: format!("run:{run_id}"),
+            subjects: vec![],
+            counts,
+            details,
+        }])
+        .await?;
+        Ok(report)
+    }
+
+    async fn latest_contracts(&self) -> Result<HashMap<String, Contract>, EngineError> {
+        let mut out = HashMap::new();
+        for rec in self.store().contracts().await? {
+            let c = Contract::parse(&format!("contract:{}", rec.name), &rec.body)?;
+            out.insert(rec.name.clone(), c);
+        }
+        Ok(out)
+    }
+
+    async fn run_steps(
+        &self,
+        pipeline: &Pipeline,
+        region: &Region,
+        contracts: &HashMap<String, Contract>,
+        run_id: &str,
+        report: &mut RunReport,
+        observer: &dyn RunObserver,
+    ) -> Result<(), (Option<String>, StepError)> {
+        // Pre-flight: every read decided (and recorded) before any step runs.
+        let mut policy = self.policy().map_err(|e| (None, e.into()))?;
+        let mut reads: HashMap<String, ReadPlan> = HashMap::new();
+        for step in pipeline.order() {
+            let StepKind::Ingest { dataset, .. } = &step.kind else {
+                continue;
+            };
+            let purpose = pipeline
+                .purpose_of(step)
+                .expect("validated: every read has a purpose");
+            let input = DecisionInput {
+                purpose: purpose.as_str().to_string(),
+                dataset: custodia_policy::DatasetInput {
+                    name: dataset.clone(),
+                    ..Default::default()
+                },
+                compute_region: Some(region.as_str().to_string()),
+                storage_region: Some(region.as_str().to_string()),
+                actor: custodia_policy::Actor {
+                    roles: pipeline.role.iter().cloned().collect(),
+                    ..Default::default()
+                },
+                ..Default::default()
+            };
+            let rec = self
+                .decide(&mut policy, input)
+                .await
+                .map_err(|e| (Some(step.id.clone()), e.into()))?;
+            if !rec.decision.allow {
+                let why: Vec<String> = rec
+                    .decision
+                    .denials
+                    .iter()
+                    .map(|d| format!("{}: {}; fix: {}", d.rule, d.message, d.fix))
+                    .collect();
+                return Err((
+                    Some(step.id.clone()),
+                    denied(format!(
+                        "policy denies reading dataset {dataset:?} for purpose {purpose} in region {region} (decision {}; `custodia policy explain {}`): {}",
+                        rec.id, rec.id, why.join("; ")
+                    )),
+                ));
+            }
+            reads.insert(
+                step.id.clone(),
+                ReadPlan {
+                    contract: contracts[dataset].clone(),
+                    decision_id: rec.id,
+                    decision: rec.decision,
+                },
+            );
+        }
+
+        let done: HashMap<String, StepReport> = self
+            .store()
+            .journal(run_id)
+            .await
+            .map_err(|e| (None, EngineError::from(e).into()))?
+            .into_iter()
+            .filter(|j| j.state == "done")
+            .filter_map(|j| {
+                serde_json::from_str::<StepReport>(&j.detail)
+                    .ok()
+                    .map(|r| (j.step, r))
+            })
+            .collect();
+        let ctx = SessionContext::new();
+        let dir = self.root().join(RUNS_DIR).join(run_id);
+        let order = pipeline.order();
+        let total = order.len();
+        for (i, step) in order.into_iter().enumerate() {
+            let at = |e: StepError| (Some(step.id.clone()), e);
+            observer.step_started(step, i, total);
+            if let Some(prev) = done.get(&step.id) {
+                let mut prev = prev.clone();
+                ctx.register_parquet(
+                    &step.id,
+                    self.root().join(&prev.path).display().to_string(),
+                    ParquetReadOptions::default(),
+                )
+                .await
+                .map_err(|e| at(df_err(&step.id, e).into()))?;
+                prev.state = StepState::Resumed;
+                prev.millis = 0;
+                if prev.loaded.is_some() {
+                    prev.loaded = Some(0);
+                }
+                observer.step_finished(&prev);
+                report.steps.push(prev);
+                continue;
+            }
+            let started = std::time::Instant::now();
+            let step_report = self
+                .run_step(
+                    &ctx,
+                    pipeline,
+                    region,
+                    contracts,
+                    reads.get(&step.id),
+                    run_id,
+                    &dir,
+                    step,
+                )
+                .await
+                .map_err(at)?;
+            let mut step_report = step_report;
+            step_report.millis = started.elapsed().as_millis() as u64;
+            observer.step_finished(&step_report);
+            report.steps.push(step_report);
+            failpoint(self.root(), &format!("after_step:{}", step.id));
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn run_step(
+        &self,
+        ctx: &SessionContext,
+        pipeline: &Pipeline,
+        region: &Region,
+        contracts: &HashMap<String, Contract>,
+        read: Option<&ReadPlan>,
+        run_id: &str,
+        dir: &Path,
+        step: &Step,
+    ) -> Result<StepReport, StepError> {
+        let id = step.id.as_str();
+        let mut enforcement = None;
+        let mut loaded = None;
+        let (frame, dataset, governing) = match &step.kind {
+            StepKind::Ingest {
+                source: Source::Files(pattern),
+                dataset,
+            } => {
+                let read = read.expect("every ingest was decided");
+                let frame = read_files(ctx, self.root(), id, pattern).await?;
+                let (frame, e) = self.enforce(ctx, id, frame, read).await?;
+                enforcement = Some(e);
+                (frame, dataset.clone(), contracts.get(dataset))
+            }
+            StepKind::Sql { sql } => (
+                ctx.sql(sql).await.map_err(|e| df_err(id, e))?,
+                format!("{}.{}", pipeline.name, id),
+                None,
+            ),
+            StepKind::Features { sql, dataset } => {
+                let frame = ctx.sql(sql).await.map_err(|e| df_err(id, e))?;
+                let contract = &contracts[dataset];
+                check_declared(id, &frame, contract)?;
+                (frame, dataset.clone(), Some(contract))
+            }
+            StepKind::Load {
+                target: LoadTarget::Warehouse,
+                table,
+                mode,
+            } => {
+                let input = step.needs.first().expect("validated: load needs a step");
+                let frame = ctx.table(input.as_str()).await.map_err(|e| df_err(id, e))?;
+                let batches = frame.clone().collect().await.map_err(|e| df_err(id, e))?;
+                let n = load::load_warehouse(
+                    &self.root().join(WAREHOUSE),
+                    table,
+                    *mode,
+                    run_id,
+                    id,
+                    frame.schema().as_arrow(),
+                    &batches,
+                )
+                .await?;
+                loaded = Some(n);
+                failpoint(self.root(), &format!("after_load:{id}"));
+                (frame, format!("warehouse.{table}"), None)
+            }
+            _ => unreachable!("refused before the run"),
+        };
+        let personal = |c: &str| {
+            governing
+                .and_then(|g| g.column(c))
+                .is_none_or(|col| col.classification.as_str() >= "L2")
+        };
+        let rel = PathBuf::from(RUNS_DIR)
+            .join(run_id)
+            .join(format!("{id}.parquet"));
+        let path = dir.join(format!("{id}.parquet"));
+        let written = output::write_frame(frame, &path, &personal).await?;
+        ctx.deregister_table(id).map_err(|e| df_err(id, e))?;
+        ctx.register_parquet(
+            id,
+            path.display().to_string(),
+            ParquetReadOptions::default(),
+        )
+        .await
+        .map_err(|e| df_err(id, e))?;
+        let data_region = governing
+            .and_then(|c| c.region.clone())
+            .unwrap_or_else(|| region.clone());
+        let schema = parse_schema_json(&output::schema_json(&written.schema));
+        let mut step_report = StepReport {
+            id: id.to_string(),
+            kind: step.kind.name().to_string(),
+            state: StepState::Ran,
+            rows: written.stats.rows,
+            millis: 0,
+            output: String::new(),
+            content_hash: written.content_hash.clone(),
+            path: rel.display().to_string(),
+            schema,
+            enforcement,
+            loaded,
+        };
+        // The version, the journal entry and the audit entry commit together: a crash
+        // before this leaves the step to redo, after it the step is done exactly once.
+        let mut tx = self
+            .store()
+            .begin_write()
+            .await
+            .map_err(EngineError::from)?;
+        let version = tx
+            .record_dataset_version(&custodia_store::DatasetVersion {
+                dataset: dataset.clone(),
+                version: 0,
+                content_hash: written.content_hash.clone(),
+                row_count: written.stats.rows as i64,
+                schema_json: output::schema_json(&written.schema),
+                region: data_region.as_str().to_string(),
+                path: step_report.path.clone(),
+                run_id: Some(run_id.to_string()),
+                created_us: 0,
+                stats: serde_json::to_string(&written.stats).expect("stats serialise"),
+                manifest: None,
+                subjects: None,
+            })
+            .await
+            .map_err(EngineError::from)?;
+        step_report.output = format!("{dataset}@{version}");
+        tx.journal_put(
+            run_id,
+            id,
+            "done",
+            &serde_json::to_string(&step_report).expect("reports serialise"),
+        )
+        .await
+        .map_err(EngineError::from)?;
+        let mut counts = BTreeMap::new();
+        counts.insert("rows".into(), step_report.rows);
+        if let Some(e) = &step_report.enforcement {
+            counts.insert("rows_read".into(), e.rows_read);
+            counts.insert("rows_filtered".into(), e.rows_filtered);
+        }
+        if let Some(n) = loaded {
+            counts.insert("rows_loaded".into(), n);
+        }
+        let mut details = BTreeMap::new();
+        details.insert("step".into(), id.to_string());
+        details.insert("kind".into(), step.kind.name().to_string());
+        details.insert("output".into(), step_report.output.clone());
+        details.insert("content_hash".into(), written.content_hash.clone());
+        if let Some(e) = &step_report.enforcement {
+            details.insert("decision".into(), e.decision_id.to_string());
+        }
+        self.commit_recorded(
+            tx,
+            vec![NewEntry {
+                action: "run.step".into(),
+                object: format!("run:{run_id}"),
+                subjects: vec![],
+                counts,
+                details,
+            }],
+        )
+        .await?;
+        Ok(step_report)
+    }
+
+    /// Rewrites a read per its contract and decision: undeclared columns refused, the
+    /// consent row filter as a join against the ledger, masks and pseudonyms.
+    async fn enforce(
+        &self,
+        ctx: &SessionContext,
+        id: &str,
+        frame: DataFrame,
+        read: &ReadPlan,
+    ) -> Result<(DataFrame, Enforcement), StepError> {
+        check_declared(id, &frame, &read.contract)?;
+        let mut e = Enforcement {
+            decision_id: read.decision_id,
+            ..Enforcement::default()
+        };
+        e.rows_read = frame.clone().count().await.map_err(|err| df_err(id, err))? as u64;
+        let mut frame = frame;
+        for o in &read.decision.obligations {
+            match o {
+                Obligation::RowFilter {
+                    filter: kind,
+                    purpose: p,
+                    ..
+                } => {
+                    let Some(key) = &read.contract.subject_key else {
+                        return Err(denied(format!(
+                            "step {id:?}: the policy requires a {} row filter for purpose {p}, but contract {:?} has no subject_key to find each row's person by; add subject_key to the contract",
+                            if *kind == FilterKind::Consent { "consent" } else { "opt-out" },
+                            read.contract.dataset
+                        )));
+                    };
+                    frame = self
+                        .consent_filter(ctx, id, frame, &read.contract, key, p, *kind)
+                        .await?;
+                    e.row_filter = Some(format!(
+                        "{}:{p}",
+                        if *kind == FilterKind::Consent {
+                            "consent"
+                        } else {
+                            "opt_out"
+                        }
+                    ));
+                }
+                Obligation::Mask { column, .. } => {
+                    let dt = frame
+                        .schema()
+                        .field_with_unqualified_name(column)
+                        .map(|f| f.data_type().clone())
+                        .unwrap_or(DataType::Utf8);
+                    let null = ScalarValue::try_from(&dt).unwrap_or(ScalarValue::Utf8(None));
+                    frame = frame
+                        .with_column(column, Expr::Literal(null, None))
+                        .map_err(|err| df_err(id, err))?;
+                    e.masked.push(column.clone());
+                }
+                Obligation::Pseudonymize { column, .. } => {
+                    let d = Arc::new(custodia_detect::Deidentifier::new(self.master()));
+                    let udf = create_udf(
+                        "custodia_pseudonymize",
+                        vec![DataType::Utf8],
+                        DataType::Utf8,
+                        Volatility::Immutable,
+                        Arc::new(move |args: &[ColumnarValue]| {
+                            let arrays = ColumnarValue::values_to_arrays(args)?;
+                            let s = cast(&arrays[0], &DataType::Utf8)?;
+                            let s = s.as_string::<i32>();
+                            let out: StringArray = s.iter().map(|v| v.map(|v| d.hash(v))).collect();
+                            Ok(ColumnarValue::Array(Arc::new(out)))
+                        }),
+                    );
+                    frame = frame
+                        .with_column(
+                            column,
+                            udf.call(vec![datafusion::prelude::cast(
+                                ident(column),
+                                DataType::Utf8,
+                            )]),
+                        )
+                        .map_err(|err| df_err(id, err))?;
+                    e.pseudonymized.push(column.clone());
+                }
+                Obligation::Audit { .. } => {}
+            }
+        }
+        if e.row_filter.is_some() {
+            let kept = frame.clone().count().await.map_err(|err| df_err(id, err))? as u64;
+            e.rows_filtered = e.rows_read - kept;
+        }
+        Ok((frame, e))
+    }
+
+    /// Keeps the rows whose subject the ledger allows now: the distinct subject values are
+    /// turned into SubjectRefs once each and checked against the ledger, and the read is
+    /// joined (semi for consent, anti for opt-out) with the resulting set of values.
+    #[allow(clippy::too_many_arguments)]
+    async fn consent_filter(
+        &self,
+        ctx: &SessionContext,
+        id: &str,
+        frame: DataFrame,
+        contract: &Contract,
+        key: &str,
+        purpose: &str,
+        kind: FilterKind,
+    ) -> Result<DataFrame, StepError> {
+        let region = contract
+            .region
+            .clone()
+            .unwrap_or_else(|| self.config().default_region().clone());
+        let subject_kind = match contract.column(key).and_then(|c| c.pii) {
+            Some(EntityType::EmailAddress) => SubjectKind::Email,
+            Some(EntityType::PhoneNumber) => SubjectKind::Phone,
+            _ => SubjectKind::CustomerId,
+        };
+        let index = self.consent_index(Some(purpose)).await?;
+        let now = custodia_store::now_us();
+        let distinct = frame
+            .clone()
+            .select(vec![ident(key)])
+            .and_then(|f| f.distinct())
+            .map_err(|e| df_err(id, e))?
+            .collect()
+            .await
+            .map_err(|e| df_err(id, e))?;
+        let mut kept = Vec::new();
+        for b in &distinct {
+            let values = b.column(0);
+            let text = cast(values, &DataType::Utf8).map_err(|e| df_err(id, e))?;
+            let text = text.as_string::<i32>();
+            let mask: BooleanArray = text
+                .iter()
+                .map(|v| {
+                    let Some(v) = v else { return Some(false) };
+                    let Ok(sid) = SubjectId::new(subject_kind, v) else {
+                        return Some(false);
+                    };
+                    let r = self.subject_ref(&sid, &region);
+                    let state = index.check(r.as_str(), purpose, now);
+                    Some(match kind {
+                        FilterKind::Consent => state == Some(true),
+                        // The anti-join removes these: the ones who opted out.
+                        FilterKind::OptOut => state == Some(false),
+                    })
+                })
+                .collect();
+            let picked: ArrayRef = filter(values, &mask).map_err(|e| df_err(id, e))?;
+            kept.push(picked);
+        }
+        let field = arrow::datatypes::Field::new(
+            "__custodia_subject",
+            distinct
+                .first()
+                .map(|b| b.column(0).data_type().clone())
+                .unwrap_or(DataType::Utf8),
+            true,
+        );
+        let schema = Arc::new(arrow::datatypes::Schema::new(vec![field]));
+        let batches: Vec<RecordBatch> = kept
+            .into_iter()
+            .map(|a| RecordBatch::try_new(schema.clone(), vec![a]))
+            .collect::<Result<_, _>>()
+            .map_err(|e| df_err(id, e))?;
+        let table = MemTable::try_new(schema, vec![batches]).map_err(|e| df_err(id, e))?;
+        let set = ctx.read_table(Arc::new(table)).map_err(|e| df_err(id, e))?;
+        let join = match kind {
+            FilterKind::Consent => JoinType::LeftSemi,
+            FilterKind::OptOut => JoinType::LeftAnti,
+        };
+        frame
+            .join(set, join, &[key], &["__custodia_subject"], None)
+            .map_err(|e| df_err(id, e).into())
+    }
+}
+
+/// Refuses a frame with columns its contract does not declare (denied by default).
+fn check_declared(id: &str, frame: &DataFrame, contract: &Contract) -> Result<(), StepError> {
+    let undeclared: Vec<String> = frame
+        .schema()
+        .fields()
+        .iter()
+        .filter(|f| contract.column(f.name()).is_none())
+        .map(|f| format!("{:?}", f.name()))
+        .collect();
+    if undeclared.is_empty() {
+        Ok(())
+    } else {
+        Err(denied(format!(
+            "step {id:?}: columns {} are not declared in contract {:?} and are denied by default; declare them in contracts/{}.yaml (then `custodia contract apply contracts/`) or leave them out of the step",
+            undeclared.join(", "),
+            contract.dataset,
+            contract.dataset
+        )))
+    }
+}
+
+/// Step kinds this build runs; the rest are refused before anything runs.
+fn supported(step: &Step) -> Result<(), EngineError> {
+    let why = match &step.kind {
+        StepKind::Ingest {
+            source: Source::Files(_),
+            ..
+        }
+        | StepKind::Sql { .. }
+        | StepKind::Features { .. }
+        | StepKind::Load {
+            target: LoadTarget::Warehouse,
+            ..
+        } => return Ok(()),
+        StepKind::Ingest { .. } => "ingest from a database table",
+        StepKind::Load { .. } => "load into a PostgreSQL or MySQL table",
+        other => other.name(),
+    };
+    Err(EngineError::Workspace(format!(
+        "line {}: step {:?}: {why} is not run by this build yet (it runs ingest of files, sql, features and load into the warehouse); see docs/pipelines.md, \"Status\"",
+        step.line, step.id
+    )))
+}
+
+async fn read_files(
+    ctx: &SessionContext,
+    root: &Path,
+    id: &str,
+    pattern: &str,
+) -> Result<DataFrame, EngineError> {
+    let path = root.join(pattern).display().to_string();
+    let lower = pattern.to_ascii_lowercase();
+    if lower.ends_with(".parquet") {
+        ctx.read_parquet(path, ParquetReadOptions::default()).await
+    } else if lower.ends_with(".jsonl") || lower.ends_with(".ndjson") {
+        let ext = if lower.ends_with(".ndjson") { ".ndjson" } else { ".jsonl" };
+        ctx.read_json(path, JsonReadOptions::default().file_extension(ext)).await
+    } else if lower.ends_with(".csv") {
+        ctx.read_csv(path, CsvReadOptions::new()).await
+    } else {
+        return Err(EngineError::Workspace(format!(
+            "step {id:?}: source {pattern:?} must end in .csv, .jsonl, .ndjson or .parquet (a file or a glob such as data/orders/*.csv)"
+        )));
+    }
+    .map_err(|e| df_err(id, e))
+}

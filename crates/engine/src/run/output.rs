@@ -1,0 +1,430 @@
+//! Step outputs: streamed to a Parquet file (the file later steps read and a rerun resumes
+//! from) while their content hash and column statistics are computed in the same pass.
+
+use std::path::Path;
+
+use arrow::{
+    array::{Array, ArrayRef, AsArray, RecordBatch},
+    compute::cast,
+    datatypes::{DataType, Float64Type, SchemaRef},
+    row::{RowConverter, SortField},
+};
+use datafusion::{execution::SendableRecordBatchStream, prelude::DataFrame};
+use futures::StreamExt;
+use parquet::{arrow::ArrowWriter, basic::Compression, file::properties::WriterProperties};
+use serde::{Deserialize, Serialize};
+
+use crate::EngineError;
+
+/// Largest number of values a numeric column keeps to estimate its deciles.
+const SAMPLE: usize = 20_000;
+
+/// Statistics of one dataset version: what drift checks and `lineage diff` compare. They
+/// hold counts, rates and moments; deciles and bounds only of columns that are not personal.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DatasetStats {
+    /// Rows.
+    pub rows: u64,
+    /// Per column, in schema order.
+    pub columns: Vec<ColumnStats>,
+}
+
+/// Statistics of one column.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ColumnStats {
+    /// Column name.
+    pub name: String,
+    /// Arrow type.
+    pub data_type: String,
+    /// Null cells.
+    pub nulls: u64,
+    /// Numeric columns: moments, and for columns that are not personal, bounds and deciles.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub numeric: Option<NumericStats>,
+}
+
+/// Moments and (for non-personal columns) the shape of a numeric column.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NumericStats {
+    /// Non-null values.
+    pub count: u64,
+    /// Mean.
+    pub mean: f64,
+    /// Population standard deviation.
+    pub stddev: f64,
+    /// Smallest value (non-personal columns only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    /// Largest value (non-personal columns only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+    /// The 1st … 99th percentiles, estimated from a sample (non-personal columns only):
+    /// enough to compare two versions' distributions later.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub percentiles: Vec<f64>,
+}
+
+impl DatasetStats {
+    /// The statistics of a column, by name.
+    pub fn column(&self, name: &str) -> Option<&ColumnStats> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// Null rate of a column (0 for an empty dataset).
+    pub fn null_rate(&self, name: &str) -> Option<f64> {
+        self.column(name).map(|c| {
+            if self.rows == 0 {
+                0.0
+            } else {
+                c.nulls as f64 / self.rows as f64
+            }
+        })
+    }
+}
+
+/// What writing a step's output produced.
+#[derive(Debug, Clone)]
+pub(crate) struct Written {
+    /// Order-independent content hash (hex): xxh3-128 of each row, summed, then hashed
+    /// with the schema and row count.
+    pub content_hash: String,
+    /// Arrow schema.
+    pub schema: SchemaRef,
+    /// Column statistics.
+    pub stats: DatasetStats,
+}
+
+/// Accumulates the content hash and statistics batch by batch.
+struct Profiler {
+    schema: SchemaRef,
+    converter: RowConverter,
+    sum: u128,
+    rows: u64,
+    columns: Vec<ColumnAcc>,
+    rng: u64,
+}
+
+#[derive(Default)]
+struct ColumnAcc {
+    nulls: u64,
+    numeric: bool,
+    shape: bool,
+    count: u64,
+    mean: f64,
+    m2: f64,
+    min: f64,
+    max: f64,
+    sample: Vec<f64>,
+}
+
+fn is_numeric(t: &DataType) -> bool {
+    t.is_integer()
+        || t.is_floating()
+        || matches!(t, DataType::Decimal128(_, _) | DataType::Decimal256(_, _))
+}
+
+impl Profiler {
+    fn new(schema: SchemaRef, personal: &dyn Fn(&str) -> bool) -> Result<Profiler, EngineError> {
+        let fields = schema
+            .fields()
+            .iter()
+            .map(|f| SortField::new(f.data_type().clone()))
+            .collect();
+        let converter =
+            RowConverter::new(fields).map_err(|e| EngineError::Workspace(e.to_string()))?;
+        let columns = schema
+            .fields()
+            .iter()
+            .map(|f| ColumnAcc {
+                numeric: is_numeric(f.data_type()),
+                shape: !personal(f.name()),
+                min: f64::INFINITY,
+                max: f64::NEG_INFINITY,
+                ..ColumnAcc::default()
+            })
+            .collect();
+        Ok(Profiler {
+            schema,
+            converter,
+            sum: 0,
+            rows: 0,
+            columns,
+            rng: 0x9E37_79B9_7F4A_7C15,
+        })
+    }
+
+    fn next_random(&mut self) -> u64 {
+        // xorshift64: a fixed seed keeps the statistics of the same data the same.
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        self.rng
+    }
+
+    fn add(&mut self, batch: &RecordBatch) -> Result<(), EngineError> {
+        let rows = self
+            .converter
+            .convert_columns(batch.columns())
+            .map_err(|e| EngineError::Workspace(e.to_string()))?;
+        for row in rows.iter() {
+            self.sum = self
+                .sum
+                .wrapping_add(xxhash_rust::xxh3::xxh3_128(row.as_ref()));
+        }
+        self.rows += batch.num_rows() as u64;
+        for (i, array) in batch.columns().iter().enumerate() {
+            self.columns[i].nulls += array.null_count() as u64;
+            if !self.columns[i].numeric {
+                continue;
+            }
+            let floats: ArrayRef = cast(array, &DataType::Float64)
+                .map_err(|e| EngineError::Workspace(e.to_string()))?;
+            let floats = floats.as_primitive::<Float64Type>();
+            for v in floats.iter().flatten() {
+                if !v.is_finite() {
+                    continue;
+                }
+                let seen = {
+                    let c = &mut self.columns[i];
+                    c.count += 1;
+                    let d = v - c.mean;
+                    c.mean += d / c.count as f64;
+                    c.m2 += d * (v - c.mean);
+                    c.min = c.min.min(v);
+                    c.max = c.max.max(v);
+                    c.count
+                };
+                if self.columns[i].shape {
+                    // Reservoir sampling (algorithm R).
+                    if self.columns[i].sample.len() < SAMPLE {
+                        self.columns[i].sample.push(v);
+                    } else {
+                        let j = self.next_random() % seen;
+                        if (j as usize) < SAMPLE {
+                            self.columns[i].sample[j as usize] = v;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Written {
+        let mut h = xxhash_rust::xxh3::Xxh3::new();
+        for f in self.schema.fields() {
+            h.update(f.name().as_bytes());
+            h.update(&[0]);
+            h.update(f.data_type().to_string().as_bytes());
+            h.update(&[0]);
+        }
+        h.update(&self.rows.to_le_bytes());
+        h.update(&self.sum.to_le_bytes());
+        let content_hash = format!("{:032x}", h.digest128());
+        let columns = self
+            .schema
+            .fields()
+            .iter()
+            .zip(self.columns)
+            .map(|(f, mut c)| ColumnStats {
+                name: f.name().clone(),
+                data_type: f.data_type().to_string(),
+                nulls: c.nulls,
+                numeric: c.numeric.then(|| {
+                    c.sample.sort_by(f64::total_cmp);
+                    let percentiles = if c.sample.is_empty() {
+                        Vec::new()
+                    } else {
+                        (1..100)
+                            .map(|k| c.sample[(c.sample.len() - 1) * k / 100])
+                            .collect()
+                    };
+                    NumericStats {
+                        count: c.count,
+                        mean: c.mean,
+                        stddev: if c.count > 0 {
+                            (c.m2 / c.count as f64).sqrt()
+                        } else {
+                            0.0
+                        },
+                        min: (c.shape && c.count > 0).then_some(c.min),
+                        max: (c.shape && c.count > 0).then_some(c.max),
+                        percentiles,
+                    }
+                }),
+            })
+            .collect();
+        Written {
+            content_hash,
+            schema: self.schema,
+            stats: DatasetStats {
+                rows: self.rows,
+                columns,
+            },
+        }
+    }
+}
+
+/// Runs `frame` and writes its rows to `path` (Parquet, atomically: a temporary file in
+/// the same folder, synced, then renamed). `personal(column)` says which columns keep no
+/// bounds or deciles in the statistics.
+pub(crate) async fn write_frame(
+    frame: DataFrame,
+    path: &Path,
+    personal: &dyn Fn(&str) -> bool,
+) -> Result<Written, EngineError> {
+    let stream = frame
+        .execute_stream()
+        .await
+        .map_err(|e| EngineError::data(path, e))?;
+    write_stream(stream, path, personal).await
+}
+
+async fn write_stream(
+    mut stream: SendableRecordBatchStream,
+    path: &Path,
+    personal: &dyn Fn(&str) -> bool,
+) -> Result<Written, EngineError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| EngineError::io(dir, e))?;
+    let tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| EngineError::io(dir, e))?;
+    let schema = stream.schema();
+    let props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .build();
+    let file = tmp.reopen().map_err(|e| EngineError::io(tmp.path(), e))?;
+    let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(props))
+        .map_err(|e| EngineError::data(path, e))?;
+    let mut profiler = Profiler::new(schema, personal)?;
+    while let Some(batch) = stream.next().await {
+        let batch = batch.map_err(|e| EngineError::data(path, e))?;
+        if batch.num_rows() == 0 {
+            continue;
+        }
+        profiler.add(&batch)?;
+        writer
+            .write(&batch)
+            .map_err(|e| EngineError::data(path, e))?;
+    }
+    let file = writer
+        .into_inner()
+        .map_err(|e| EngineError::data(path, e))?;
+    file.sync_all().map_err(|e| EngineError::io(path, e))?;
+    drop(file);
+    tmp.persist(path)
+        .map_err(|e| EngineError::io(path, e.error))?;
+    Ok(profiler.finish())
+}
+
+/// The schema as `[[name, type], …]` JSON, for the store.
+pub(crate) fn schema_json(schema: &SchemaRef) -> String {
+    let cols: Vec<(String, String)> = schema
+        .fields()
+        .iter()
+        .map(|f| (f.name().clone(), f.data_type().to_string()))
+        .collect();
+    serde_json::to_string(&cols).expect("schemas serialise")
+}
+
+/// Columns of a stored `schema_json`.
+pub fn parse_schema_json(text: &str) -> Vec<(String, String)> {
+    serde_json::from_str(text).unwrap_or_default()
+}
+
+/// Population stability index (PSI) of `new_values` against an old column's percentiles:
+/// the shares of the new values in the old column's ten decile bins (0.1 each by
+/// construction), compared and ε-smoothed. Below 0.1 is stable, 0.1–0.25 a moderate shift,
+/// above 0.25 a significant one. Between two stored versions, pass the new version's
+/// percentiles as its values.
+pub fn psi(old_percentiles: &[f64], new_values: &[f64]) -> Option<f64> {
+    if old_percentiles.len() != 99 || new_values.is_empty() {
+        return None;
+    }
+    let old_deciles: Vec<f64> = (1..10).map(|k| old_percentiles[k * 10 - 1]).collect();
+    let mut counts = [0u64; 10];
+    for v in new_values {
+        let bin = old_deciles.partition_point(|d| d < v);
+        counts[bin] += 1;
+    }
+    let n = new_values.len() as f64;
+    let eps = 1e-4;
+    Some(
+        counts
+            .iter()
+            .map(|&c| {
+                let p = (c as f64 / n).max(eps);
+                let q = 0.1;
+                (p - q) * (p / q).ln()
+            })
+            .sum(),
+    )
+}
+
+/// Read the statistics JSON stored with a version.
+pub fn parse_stats(text: &str) -> DatasetStats {
+    serde_json::from_str(text).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::{
+        array::{Float64Array, StringArray},
+        datatypes::{Field, Schema},
+    };
+
+    use super::*;
+
+    fn batch(ids: &[&str], v: &[f64]) -> RecordBatch {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Utf8, true),
+            Field::new("v", DataType::Float64, true),
+        ]));
+        RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(StringArray::from(ids.to_vec())),
+                Arc::new(Float64Array::from(v.to_vec())),
+            ],
+        )
+        .unwrap()
+    }
+
+    fn profile(batches: &[RecordBatch]) -> Written {
+        let mut p = Profiler::new(batches[0].schema(), &|c| c == "id").unwrap();
+        for b in batches {
+            p.add(b).unwrap();
+        }
+        p.finish()
+    }
+
+    #[test]
+    fn content_hash_ignores_row_order_and_batching_but_not_content() {
+        let a = profile(&[batch(&["a", "b", "c"], &[1.0, 2.0, 3.0])]);
+        let b = profile(&[batch(&["c"], &[3.0]), batch(&["a", "b"], &[1.0, 2.0])]);
+        let c = profile(&[batch(&["a", "b", "c"], &[1.0, 2.0, 4.0])]);
+        assert_eq!(a.content_hash, b.content_hash);
+        assert_ne!(a.content_hash, c.content_hash);
+        // Duplicated rows count.
+        let d = profile(&[batch(&["a", "a"], &[1.0, 1.0])]);
+        let e = profile(&[batch(&["a"], &[1.0])]);
+        assert_ne!(d.content_hash, e.content_hash);
+    }
+
+    #[test]
+    fn stats_keep_no_bounds_of_personal_columns_and_psi_sees_a_unit_change() {
+        let values: Vec<f64> = (0..1000).map(|i| i as f64).collect();
+        let ids: Vec<String> = (0..1000).map(|i| format!("id{i}")).collect();
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let w = profile(&[batch(&ids, &values)]);
+        let v = w.stats.column("v").unwrap().numeric.clone().unwrap();
+        assert_eq!((v.count, v.min, v.max), (1000, Some(0.0), Some(999.0)));
+        assert_eq!(v.percentiles.len(), 99);
+        assert!(w.stats.column("id").unwrap().numeric.is_none());
+        let same = psi(&v.percentiles, &values).unwrap();
+        let cents: Vec<f64> = values.iter().map(|x| x * 100.0).collect();
+        let shifted = psi(&v.percentiles, &cents).unwrap();
+        assert!(same < 0.01 && shifted > 0.25, "{same} {shifted}");
+    }
+}

@@ -1,0 +1,250 @@
+//! `custodia run` on real files, a real SQLite store and warehouse: enforcement (consent
+//! semi-join, undeclared columns, residency), versions, journal resume and idempotent loads.
+
+use std::path::Path;
+
+use custodia_core::{Purpose, Region, SubjectId};
+use custodia_engine::{
+    consent::{ConsentChange, Decision},
+    run::{FailureKind, Quiet, Resume, StepState},
+    InitOptions, Workspace,
+};
+
+const ORDERS: &str = "dataset: orders\nregion: eu\nsubject_key: customer_id\npurposes:\n  - name: model_training\n    legal_basis: consent\ncolumns:\n  - name: customer_id\n    classification: L2\n  - name: amount\n    classification: L0\n";
+const FEATURES: &str = "dataset: customer_features\nregion: eu\nsubject_key: customer_id\npurposes:\n  - name: model_training\n    legal_basis: consent\ncolumns:\n  - name: customer_id\n    classification: L1\n  - name: customer_lifetime_value\n    classification: L0\n";
+const PIPELINE: &str = "pipeline: clv\npurpose: model_training\nregion: eu\nrole: ml_engineer\nsteps:\n  - id: orders\n    kind: ingest\n    source: data/orders/*.csv\n    dataset: orders\n  - id: clv\n    kind: features\n    needs: [orders]\n    dataset: customer_features\n    sql: SELECT customer_id, SUM(amount) AS customer_lifetime_value FROM orders GROUP BY customer_id\n  - id: load\n    kind: load\n    needs: [clv]\n    table: customer_features\n";
+
+async fn workspace(dir: &Path) -> Workspace {
+    let (ws, _) = Workspace::init(dir, InitOptions::default()).await.unwrap();
+    std::fs::create_dir_all(dir.join("contracts")).unwrap();
+    std::fs::write(dir.join("contracts/orders.yaml"), ORDERS).unwrap();
+    std::fs::write(dir.join("contracts/customer_features.yaml"), FEATURES).unwrap();
+    ws.apply_contracts(&[dir.join("contracts")]).await.unwrap();
+    std::fs::create_dir_all(dir.join("data/orders")).unwrap();
+    std::fs::write(
+        dir.join("data/orders/a.csv"),
+        "customer_id,amount\nC1,10.5\nC2,3\nC3,1\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("data/orders/b.csv"),
+        "customer_id,amount\nC1,4.5\nC4,7\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.join("pipelines")).unwrap();
+    std::fs::write(dir.join("pipelines/clv.yaml"), PIPELINE).unwrap();
+    ws
+}
+
+async fn consent(ws: &Workspace, id: &str, decision: Decision) {
+    ws.consent_record(
+        &Region::new("eu").unwrap(),
+        ConsentChange {
+            subject: SubjectId::parse(&format!("customer_id:{id}")).unwrap(),
+            purpose: Purpose::new("model_training").unwrap(),
+            decision,
+            at_us: None,
+            source: "test".into(),
+            jurisdiction: "eu".into(),
+        },
+    )
+    .await
+    .unwrap();
+}
+
+async fn warehouse_rows(dir: &Path, sql: &str) -> Vec<(String, f64)> {
+    use sqlx::Connection;
+    let mut c = sqlx::SqliteConnection::connect(&format!(
+        "sqlite://{}",
+        dir.join(".custodia/warehouse.db").display()
+    ))
+    .await
+    .unwrap();
+    sqlx::query_as(sql).fetch_all(&mut c).await.unwrap()
+}
+
+#[tokio::test]
+async fn withdrawn_consent_removes_exactly_that_subjects_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(dir.path()).await;
+    for c in ["C1", "C2", "C3"] {
+        consent(&ws, c, Decision::Grant).await;
+    }
+    let file = dir.path().join("pipelines/clv.yaml");
+    let r = ws.run_pipeline(&file, Resume::Auto, &Quiet).await.unwrap();
+    assert_eq!(r.status, "succeeded", "{r:?}");
+    let e = r.steps[0].enforcement.clone().unwrap();
+    // C4 never consented: filtered from the start.
+    assert_eq!((e.rows_read, e.rows_filtered, r.steps[0].rows), (5, 1, 4));
+    assert_eq!(e.row_filter.as_deref(), Some("consent:model_training"));
+    let rows = warehouse_rows(
+        dir.path(),
+        "SELECT customer_id, customer_lifetime_value FROM customer_features ORDER BY customer_id",
+    )
+    .await;
+    assert_eq!(
+        rows,
+        vec![("C1".into(), 15.0), ("C2".into(), 3.0), ("C3".into(), 1.0)]
+    );
+
+    consent(&ws, "C2", Decision::Withdraw).await;
+    let r2 = ws.run_pipeline(&file, Resume::Auto, &Quiet).await.unwrap();
+    assert_ne!(r2.run_id, r.run_id, "a finished run is not resumed");
+    let rows = warehouse_rows(
+        dir.path(),
+        "SELECT customer_id, customer_lifetime_value FROM customer_features ORDER BY customer_id",
+    )
+    .await;
+    assert_eq!(rows, vec![("C1".into(), 15.0), ("C3".into(), 1.0)]);
+    // Versions: orders@1 then orders@2 with another content hash.
+    let v = ws.store().dataset_versions("orders").await.unwrap();
+    assert_eq!(v.len(), 2);
+    assert_ne!(v[0].content_hash, v[1].content_hash);
+    assert_eq!(
+        (v[1].row_count, v[1].run_id.as_deref()),
+        (3, Some(r2.run_id.as_str()))
+    );
+    // The audit log holds the run, and no raw identifier.
+    let entries = custodia_engine::audit_log::entries(ws.store(), 0, 10_000)
+        .await
+        .unwrap();
+    let text = format!("{entries:?}");
+    assert!(
+        text.contains("run.step") && text.contains("run.succeeded"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("\"C2\"") && !text.contains("C2,"),
+        "raw ids in the log"
+    );
+}
+
+#[tokio::test]
+async fn an_undeclared_column_is_denied() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(dir.path()).await;
+    std::fs::write(
+        dir.path().join("data/orders/b.csv"),
+        "customer_id,amount\nC1,4.5\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("data/orders/a.csv"),
+        "customer_id,amount\nC1,4.5\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("data/orders/c.csv"),
+        "customer_id,amount\nC9,1\n",
+    )
+    .unwrap();
+    // A source with a column the contract does not declare.
+    std::fs::remove_dir_all(dir.path().join("data/orders")).unwrap();
+    std::fs::create_dir_all(dir.path().join("data/orders")).unwrap();
+    std::fs::write(
+        dir.path().join("data/orders/a.csv"),
+        "customer_id,amount,email\nC1,4.5,x@example.com\n",
+    )
+    .unwrap();
+    let r = ws
+        .run_pipeline(&dir.path().join("pipelines/clv.yaml"), Resume::Auto, &Quiet)
+        .await
+        .unwrap();
+    let f = r.failure.unwrap();
+    assert_eq!(
+        (f.kind, f.step.as_deref()),
+        (FailureKind::Denied, Some("orders"))
+    );
+    assert!(
+        f.message.contains("\"email\"") && f.message.contains("not declared"),
+        "{}",
+        f.message
+    );
+    assert!(!f.message.contains("x@example.com"));
+    assert!(
+        !dir.path().join(".custodia/warehouse.db").exists(),
+        "nothing loaded"
+    );
+}
+
+#[tokio::test]
+async fn a_cross_region_read_fails_before_anything_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(dir.path()).await;
+    let file = dir.path().join("pipelines/us.yaml");
+    std::fs::write(
+        &file,
+        PIPELINE.replace("region: eu\nrole", "region: us\nrole"),
+    )
+    .unwrap();
+    let r = ws.run_pipeline(&file, Resume::Auto, &Quiet).await.unwrap();
+    let f = r.failure.unwrap();
+    assert_eq!(f.kind, FailureKind::Denied);
+    assert!(f.message.contains("residency"), "{}", f.message);
+    assert!(r.steps.is_empty());
+    assert!(ws
+        .store()
+        .dataset_versions("orders")
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn a_rerun_resumes_the_unfinished_run_without_loading_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(dir.path()).await;
+    for c in ["C1", "C2", "C3", "C4"] {
+        consent(&ws, c, Decision::Grant).await;
+    }
+    let file = dir.path().join("pipelines/clv.yaml");
+    std::fs::write(&file, PIPELINE.replace("  - id: load\n    kind: load\n    needs: [clv]\n    table: customer_features\n", "  - id: load\n    kind: load\n    needs: [clv]\n    table: customer_features\n    mode: append\n")).unwrap();
+    let r = ws.run_pipeline(&file, Resume::Auto, &Quiet).await.unwrap();
+    assert_eq!(r.status, "succeeded");
+    // Make the run look killed after its load committed: still running, journal entry of
+    // the load step gone (the crash window between the warehouse commit and the journal).
+    sqlx::query("UPDATE runs SET status = 'running' WHERE id = ?1")
+        .bind(&r.run_id)
+        .execute(
+            &sqlx::SqlitePool::connect(&format!(
+                "sqlite://{}",
+                dir.path().join(".custodia/custodia.db").display()
+            ))
+            .await
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    let pool = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}",
+        dir.path().join(".custodia/custodia.db").display()
+    ))
+    .await
+    .unwrap();
+    sqlx::query("DELETE FROM journal WHERE job_id = ?1 AND step = 'load'")
+        .bind(&r.run_id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let again = ws.run_pipeline(&file, Resume::Auto, &Quiet).await.unwrap();
+    assert!(again.resumed);
+    assert_eq!(again.run_id, r.run_id);
+    assert_eq!(again.steps[0].state, StepState::Resumed);
+    assert_eq!(again.steps[2].state, StepState::Ran);
+    assert_eq!(
+        again.steps[2].loaded,
+        Some(0),
+        "the warehouse already had this run's rows"
+    );
+    let rows = warehouse_rows(
+        dir.path(),
+        "SELECT customer_id, customer_lifetime_value FROM customer_features ORDER BY customer_id",
+    )
+    .await;
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    // Versions of resumed steps are not recorded again.
+    assert_eq!(
+        ws.store().dataset_versions("orders").await.unwrap().len(),
+        1
+    );
+}
