@@ -44,9 +44,8 @@ impl RunObserver for Progress {
         self.bar
             .set_message(format!("{} ({})", step.id, step.kind.name()));
     }
-    fn step_finished(&self, r: &StepReport) {
+    fn step_finished(&self, _r: &StepReport) {
         self.bar.inc(1);
-        self.bar.println(line(r));
     }
 }
 
@@ -116,6 +115,9 @@ pub fn run(a: RunArgs) -> Result<u8> {
     if a.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
+        for s in &report.steps {
+            println!("{}", line(s));
+        }
         println!(
             "run {} of pipeline {}{}: {}",
             report.run_id,

@@ -134,4 +134,35 @@ fn a_killed_run_resumes_without_doing_anything_twice() {
     let r2 = json_run(dir);
     assert_eq!(r2["resumed"], false);
     assert_eq!(r2["steps"][2]["loaded"], 700);
+    // The readable report: one line per step, then the outcome.
+    let out = custodia(dir)
+        .args(["run", "pipelines/clv.yaml"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("orders@3")
+            && text.contains("loaded 700 rows")
+            && text.contains(": succeeded"),
+        "{text}"
+    );
+    // Residency: EU personal data processed in `us` is denied before anything runs, exit 1.
+    std::fs::write(
+        dir.join("pipelines/us.yaml"),
+        PIPELINE
+            .replace("pipeline: clv\n", "pipeline: clv_us\n")
+            .replace("region: eu\nrole", "region: us\nrole"),
+    )
+    .unwrap();
+    let out = custodia(dir)
+        .args(["run", "pipelines/us.yaml"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("residency.no_transfer_mechanism") && err.contains("step \"orders\""),
+        "{err}"
+    );
 }
