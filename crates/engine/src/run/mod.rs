@@ -31,7 +31,7 @@ use arrow::{
 };
 use custodia_core::{
     pipeline::{LoadTarget, Pipeline, Source, Step, StepKind},
-    Contract, EntityType, Region, SubjectId, SubjectKind,
+    Classification, Contract, EntityType, Region, SubjectId, SubjectKind,
 };
 use custodia_policy::{Decision, DecisionInput, FilterKind, Obligation};
 use datafusion::{
@@ -545,13 +545,17 @@ impl Workspace {
         let personal = |c: &str| {
             governing
                 .and_then(|g| g.column(c))
-                .is_none_or(|col| col.classification.as_str() >= "L2")
+                .is_none_or(|col| col.classification >= Classification::L2)
         };
         let rel = PathBuf::from(RUNS_DIR)
             .join(run_id)
             .join(format!("{id}.parquet"));
         let path = dir.join(format!("{id}.parquet"));
         let written = output::write_frame(frame, &path, &personal).await?;
+        // The ingest's output is the enforced read: what the row filter kept.
+        if let Some(e) = enforcement.as_mut().filter(|e| e.row_filter.is_some()) {
+            e.rows_filtered = e.rows_read - written.stats.rows;
+        }
         ctx.deregister_table(id).map_err(|e| df_err(id, e))?;
         ctx.register_parquet(
             id,
@@ -657,6 +661,7 @@ impl Workspace {
         };
         e.rows_read = frame.clone().count().await.map_err(|err| df_err(id, err))? as u64;
         let mut frame = frame;
+        let mut pseudonymize = None;
         for o in &read.decision.obligations {
             match o {
                 Obligation::RowFilter {
@@ -696,20 +701,23 @@ impl Workspace {
                     e.masked.push(column.clone());
                 }
                 Obligation::Pseudonymize { column, .. } => {
-                    let d = Arc::new(custodia_detect::Deidentifier::new(self.master()));
-                    let udf = create_udf(
-                        "custodia_pseudonymize",
-                        vec![DataType::Utf8],
-                        DataType::Utf8,
-                        Volatility::Immutable,
-                        Arc::new(move |args: &[ColumnarValue]| {
-                            let arrays = ColumnarValue::values_to_arrays(args)?;
-                            let s = cast(&arrays[0], &DataType::Utf8)?;
-                            let s = s.as_string::<i32>();
-                            let out: StringArray = s.iter().map(|v| v.map(|v| d.hash(v))).collect();
-                            Ok(ColumnarValue::Array(Arc::new(out)))
-                        }),
-                    );
+                    let udf = pseudonymize.get_or_insert_with(|| {
+                        let d = Arc::new(custodia_detect::Deidentifier::new(self.master()));
+                        create_udf(
+                            "custodia_pseudonymize",
+                            vec![DataType::Utf8],
+                            DataType::Utf8,
+                            Volatility::Immutable,
+                            Arc::new(move |args: &[ColumnarValue]| {
+                                let arrays = ColumnarValue::values_to_arrays(args)?;
+                                let s = cast(&arrays[0], &DataType::Utf8)?;
+                                let s = s.as_string::<i32>();
+                                let out: StringArray =
+                                    s.iter().map(|v| v.map(|v| d.hash(v))).collect();
+                                Ok(ColumnarValue::Array(Arc::new(out)))
+                            }),
+                        )
+                    });
                     frame = frame
                         .with_column(
                             column,
@@ -723,10 +731,6 @@ impl Workspace {
                 }
                 Obligation::Audit { .. } => {}
             }
-        }
-        if e.row_filter.is_some() {
-            let kept = frame.clone().count().await.map_err(|err| df_err(id, err))? as u64;
-            e.rows_filtered = e.rows_read - kept;
         }
         Ok((frame, e))
     }
