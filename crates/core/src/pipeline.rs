@@ -649,7 +649,7 @@ impl RawStep {
                 })
             })
             .transpose()?;
-        if kind == "ingest" && purpose.is_none() && !pipeline_purpose {
+        if matches!(kind, "ingest" | "snapshot") && purpose.is_none() && !pipeline_purpose {
             return Err(cx.err(
                 &self.kind,
                 &f("purpose"),

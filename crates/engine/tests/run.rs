@@ -248,3 +248,103 @@ async fn a_rerun_resumes_the_unfinished_run_without_loading_twice() {
         1
     );
 }
+
+const ORDERS_TWO_PURPOSES: &str = "dataset: orders\nregion: eu\nsubject_key: customer_id\npurposes:\n  - name: analytics\n    legal_basis: legitimate_interest\n  - name: model_training\n    legal_basis: consent\ncolumns:\n  - name: customer_id\n    classification: L2\n  - name: amount\n    classification: L0\n";
+const SNAPSHOT_PIPELINE: &str = "pipeline: train_set\npurpose: analytics\nregion: eu\nrole: ml_engineer\nsteps:\n  - id: orders\n    kind: ingest\n    source: data/orders/*.csv\n    dataset: orders\n  - id: cleaned\n    kind: sql\n    needs: [orders]\n    sql: SELECT customer_id, amount FROM orders WHERE amount > 0\n  - id: training\n    kind: snapshot\n    needs: [orders]\n    purpose: model_training\n    name: churn_training\n";
+
+#[tokio::test]
+async fn a_snapshot_holds_only_subjects_consenting_at_snapshot_time_and_lists_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(dir.path()).await;
+    std::fs::write(
+        dir.path().join("contracts/orders.yaml"),
+        ORDERS_TWO_PURPOSES,
+    )
+    .unwrap();
+    ws.apply_contracts(&[dir.path().join("contracts")])
+        .await
+        .unwrap();
+    std::fs::write(dir.path().join("pipelines/train.yaml"), SNAPSHOT_PIPELINE).unwrap();
+    for c in ["C1", "C2", "C3"] {
+        consent(&ws, c, Decision::Grant).await;
+    }
+    let file = dir.path().join("pipelines/train.yaml");
+    let r = ws.run_pipeline(&file, Resume::Auto, &Quiet).await.unwrap();
+    assert_eq!(r.status, "succeeded", "{r:?}");
+    // The analytics read (legitimate interest) keeps everyone; the snapshot does not.
+    assert_eq!(r.steps[0].rows, 5);
+    assert!(r.steps[0]
+        .enforcement
+        .as_ref()
+        .unwrap()
+        .row_filter
+        .is_none());
+    let snap = r.steps.iter().find(|s| s.id == "training").unwrap();
+    let e = snap.enforcement.as_ref().unwrap();
+    assert_eq!(
+        (
+            e.row_filter.as_deref(),
+            e.rows_read,
+            e.rows_filtered,
+            snap.rows
+        ),
+        (Some("consent:model_training"), 5, 1, 4)
+    );
+    let refs = |ids: &[&str]| {
+        let mut v: Vec<[u8; 32]> = ids
+            .iter()
+            .map(|id| {
+                let r = ws.subject_ref(
+                    &SubjectId::parse(&format!("customer_id:{id}")).unwrap(),
+                    &Region::new("eu").unwrap(),
+                );
+                let mut b = [0u8; 32];
+                hex::decode_to_slice(r.as_str(), &mut b).unwrap();
+                b
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let m = snap.manifest.clone().unwrap();
+    assert_eq!(m.subjects, 3);
+    let listed = custodia_engine::run::read_manifest(&dir.path().join(&m.path)).unwrap();
+    assert_eq!(listed, refs(&["C1", "C2", "C3"]));
+
+    // C2 withdraws: the next snapshot loses exactly C2's row and C2's ref.
+    consent(&ws, "C2", Decision::Withdraw).await;
+    let r2 = ws.run_pipeline(&file, Resume::Auto, &Quiet).await.unwrap();
+    let snap2 = r2.steps.iter().find(|s| s.id == "training").unwrap();
+    assert_eq!(snap2.rows, 3);
+    let m2 = snap2.manifest.clone().unwrap();
+    let listed2 = custodia_engine::run::read_manifest(&dir.path().join(&m2.path)).unwrap();
+    assert_eq!(listed2, refs(&["C1", "C3"]));
+    assert_ne!(m.sha256, m2.sha256);
+    let mut ctx_rows = Vec::new();
+    let batches = datafusion::prelude::SessionContext::new()
+        .read_parquet(
+            dir.path().join(&snap2.path).display().to_string(),
+            Default::default(),
+        )
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    for b in &batches {
+        let ids = arrow::compute::cast(b.column(0), &arrow::datatypes::DataType::Utf8).unwrap();
+        let ids = arrow::array::AsArray::as_string::<i32>(&ids);
+        ctx_rows.extend(ids.iter().map(|v| v.unwrap().to_string()));
+    }
+    ctx_rows.sort();
+    assert_eq!(ctx_rows, vec!["C1", "C1", "C3"]);
+    // The version records the manifest and the subject count.
+    let v = ws
+        .store()
+        .dataset_versions("snapshots.churn_training")
+        .await
+        .unwrap();
+    assert_eq!(v.len(), 2);
+    assert_eq!(v[1].subjects, Some(2));
+    assert!(v[1].manifest.as_deref().unwrap().contains(&m2.sha256));
+}

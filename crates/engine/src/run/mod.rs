@@ -17,6 +17,7 @@
 
 mod load;
 mod output;
+mod subjects;
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -25,18 +26,17 @@ use std::{
 };
 
 use arrow::{
-    array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch, StringArray},
-    compute::{cast, filter},
+    array::{AsArray, StringArray},
+    compute::cast,
     datatypes::DataType,
 };
 use custodia_core::{
     pipeline::{LoadTarget, Pipeline, Source, Step, StepKind},
-    Classification, Contract, EntityType, Region, SubjectId, SubjectKind,
+    Classification, Contract, Region,
 };
 use custodia_policy::{Decision, DecisionInput, FilterKind, Obligation};
 use datafusion::{
-    common::{JoinType, ScalarValue},
-    datasource::MemTable,
+    common::ScalarValue,
     logical_expr::{create_udf, ColumnarValue, Volatility},
     prelude::{
         ident, CsvReadOptions, DataFrame, Expr, JsonReadOptions, ParquetReadOptions, SessionContext,
@@ -46,6 +46,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 pub use output::{parse_schema_json, parse_stats, psi, ColumnStats, DatasetStats, NumericStats};
+pub use subjects::{read_manifest, Manifest};
 
 use crate::{audit_log::NewEntry, workspace::Workspace, EngineError};
 
@@ -121,6 +122,9 @@ pub struct StepReport {
     /// Loads: rows written into the table by this run (0 when an earlier attempt did).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loaded: Option<u64>,
+    /// Snapshots: the subject manifest (who is in it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<Manifest>,
 }
 
 /// Why a run stopped.
@@ -256,6 +260,17 @@ impl Workspace {
             }
         }
 
+        for step in &pipeline.steps {
+            if let StepKind::Snapshot { .. } = &step.kind {
+                if governing_dataset(&pipeline, step).is_none() {
+                    return Err(EngineError::Workspace(format!(
+                        "{shown}:{}: snapshot step {:?} reads a step whose output no contract governs (a sql step), so who is in the snapshot cannot be known; make that step a features step with a contract that names its subject_key",
+                        step.line, step.id
+                    )));
+                }
+            }
+        }
+
         // Resume the unfinished run of this very file, or start one.
         let last = self.store().runs(Some(&pipeline.name), 1).await?;
         let (run_id, resumed) = match last.first() {
@@ -371,9 +386,13 @@ impl Workspace {
         let mut policy = self.policy().map_err(|e| (None, e.into()))?;
         let mut reads: HashMap<String, ReadPlan> = HashMap::new();
         for step in pipeline.order() {
-            let StepKind::Ingest { dataset, .. } = &step.kind else {
-                continue;
+            let dataset = match &step.kind {
+                StepKind::Ingest { dataset, .. } => dataset.clone(),
+                StepKind::Snapshot { .. } => governing_dataset(pipeline, step)
+                    .expect("checked before the run: a snapshot's input is governed"),
+                _ => continue,
             };
+            let dataset = &dataset;
             let purpose = pipeline
                 .purpose_of(step)
                 .expect("validated: every read has a purpose");
@@ -496,7 +515,9 @@ impl Workspace {
         let id = step.id.as_str();
         let mut enforcement = None;
         let mut loaded = None;
-        let (frame, dataset, governing) = match &step.kind {
+        let mut manifest_refs = None;
+        let governing = governing_dataset(pipeline, step).and_then(|d| contracts.get(&d));
+        let (frame, dataset) = match &step.kind {
             StepKind::Ingest {
                 source: Source::Files(pattern),
                 dataset,
@@ -505,18 +526,28 @@ impl Workspace {
                 let frame = read_files(ctx, self.root(), id, pattern).await?;
                 let (frame, e) = self.enforce(ctx, id, frame, read).await?;
                 enforcement = Some(e);
-                (frame, dataset.clone(), contracts.get(dataset))
+                (frame, dataset.clone())
             }
             StepKind::Sql { sql } => (
                 ctx.sql(sql).await.map_err(|e| df_err(id, e))?,
                 format!("{}.{}", pipeline.name, id),
-                None,
             ),
             StepKind::Features { sql, dataset } => {
                 let frame = ctx.sql(sql).await.map_err(|e| df_err(id, e))?;
-                let contract = &contracts[dataset];
-                check_declared(id, &frame, contract)?;
-                (frame, dataset.clone(), Some(contract))
+                check_declared(id, &frame, &contracts[dataset])?;
+                (frame, dataset.clone())
+            }
+            StepKind::Snapshot { name } => {
+                let read = read.expect("every snapshot was decided");
+                let input = step
+                    .needs
+                    .first()
+                    .expect("validated: a snapshot needs a step");
+                let frame = ctx.table(input.as_str()).await.map_err(|e| df_err(id, e))?;
+                let (frame, e, refs) = self.snapshot_filter(ctx, id, frame, read).await?;
+                enforcement = Some(e);
+                manifest_refs = Some(refs);
+                (frame, format!("snapshots.{name}"))
             }
             StepKind::Load {
                 target: LoadTarget::Warehouse,
@@ -538,7 +569,7 @@ impl Workspace {
                 .await?;
                 loaded = Some(n);
                 failpoint(self.root(), &format!("after_load:{id}"));
-                (frame, format!("warehouse.{table}"), None)
+                (frame, format!("warehouse.{table}"))
             }
             _ => unreachable!("refused before the run"),
         };
@@ -552,10 +583,25 @@ impl Workspace {
             .join(format!("{id}.parquet"));
         let path = dir.join(format!("{id}.parquet"));
         let written = output::write_frame(frame, &path, &personal).await?;
-        // The ingest's output is the enforced read: what the row filter kept.
-        if let Some(e) = enforcement.as_mut().filter(|e| e.row_filter.is_some()) {
-            e.rows_filtered = e.rows_read - written.stats.rows;
+        // The output is the enforced read: what the row filter kept.
+        if let Some(e) = enforcement.as_mut() {
+            if e.row_filter.is_some() {
+                e.rows_filtered = e.rows_read.saturating_sub(written.stats.rows);
+            } else {
+                e.rows_read = written.stats.rows;
+            }
         }
+        let manifest = manifest_refs
+            .map(|refs| {
+                subjects::write_manifest(
+                    self.root(),
+                    &PathBuf::from(RUNS_DIR)
+                        .join(run_id)
+                        .join(format!("{id}.subjects.parquet")),
+                    &refs,
+                )
+            })
+            .transpose()?;
         ctx.deregister_table(id).map_err(|e| df_err(id, e))?;
         ctx.register_parquet(
             id,
@@ -580,6 +626,7 @@ impl Workspace {
             schema,
             enforcement,
             loaded,
+            manifest,
         };
         // The version, the journal entry and the audit entry commit together: a crash
         // before this leaves the step to redo, after it the step is done exactly once.
@@ -600,8 +647,11 @@ impl Workspace {
                 run_id: Some(run_id.to_string()),
                 created_us: 0,
                 stats: serde_json::to_string(&written.stats).expect("stats serialise"),
-                manifest: None,
-                subjects: None,
+                manifest: step_report
+                    .manifest
+                    .as_ref()
+                    .map(|m| serde_json::to_string(m).expect("manifests serialise")),
+                subjects: step_report.manifest.as_ref().map(|m| m.subjects as i64),
             })
             .await
             .map_err(EngineError::from)?;
@@ -622,6 +672,9 @@ impl Workspace {
         }
         if let Some(n) = loaded {
             counts.insert("rows_loaded".into(), n);
+        }
+        if let Some(m) = &step_report.manifest {
+            counts.insert("subjects".into(), m.subjects);
         }
         let mut details = BTreeMap::new();
         details.insert("step".into(), id.to_string());
@@ -646,7 +699,8 @@ impl Workspace {
     }
 
     /// Rewrites a read per its contract and decision: undeclared columns refused, the
-    /// consent row filter as a join against the ledger, masks and pseudonyms.
+    /// consent row filter as a join against the ledger, masks and pseudonyms. Row filters
+    /// come first, so they join on the subject key before any pseudonym replaces it.
     async fn enforce(
         &self,
         ctx: &SessionContext,
@@ -655,39 +709,10 @@ impl Workspace {
         read: &ReadPlan,
     ) -> Result<(DataFrame, Enforcement), StepError> {
         check_declared(id, &frame, &read.contract)?;
-        let mut e = Enforcement {
-            decision_id: read.decision_id,
-            ..Enforcement::default()
-        };
-        e.rows_read = frame.clone().count().await.map_err(|err| df_err(id, err))? as u64;
-        let mut frame = frame;
+        let (mut frame, mut e, _) = self.snapshot_filter(ctx, id, frame, read).await?;
         let mut pseudonymize = None;
         for o in &read.decision.obligations {
             match o {
-                Obligation::RowFilter {
-                    filter: kind,
-                    purpose: p,
-                    ..
-                } => {
-                    let Some(key) = &read.contract.subject_key else {
-                        return Err(denied(format!(
-                            "step {id:?}: the policy requires a {} row filter for purpose {p}, but contract {:?} has no subject_key to find each row's person by; add subject_key to the contract",
-                            if *kind == FilterKind::Consent { "consent" } else { "opt-out" },
-                            read.contract.dataset
-                        )));
-                    };
-                    frame = self
-                        .consent_filter(ctx, id, frame, &read.contract, key, p, *kind)
-                        .await?;
-                    e.row_filter = Some(format!(
-                        "{}:{p}",
-                        if *kind == FilterKind::Consent {
-                            "consent"
-                        } else {
-                            "opt_out"
-                        }
-                    ));
-                }
                 Obligation::Mask { column, .. } => {
                     let dt = frame
                         .schema()
@@ -729,92 +754,105 @@ impl Workspace {
                         .map_err(|err| df_err(id, err))?;
                     e.pseudonymized.push(column.clone());
                 }
-                Obligation::Audit { .. } => {}
+                Obligation::RowFilter { .. } | Obligation::Audit { .. } => {}
             }
         }
         Ok((frame, e))
     }
 
-    /// Keeps the rows whose subject the ledger allows now: the distinct subject values are
-    /// turned into SubjectRefs once each and checked against the ledger, and the read is
-    /// joined (semi for consent, anti for opt-out) with the resulting set of values.
-    #[allow(clippy::too_many_arguments)]
-    async fn consent_filter(
+    /// Applies the decision's row filters (consent, opt-out) as joins against the ledger
+    /// as it stands now, and returns who is left: the sorted refs of the subjects in the
+    /// filtered frame (every subject when no filter applies; none without a subject key).
+    async fn snapshot_filter(
         &self,
         ctx: &SessionContext,
         id: &str,
         frame: DataFrame,
-        contract: &Contract,
-        key: &str,
-        purpose: &str,
-        kind: FilterKind,
-    ) -> Result<DataFrame, StepError> {
-        let region = contract
-            .region
-            .clone()
-            .unwrap_or_else(|| self.config().default_region().clone());
-        let subject_kind = match contract.column(key).and_then(|c| c.pii) {
-            Some(EntityType::EmailAddress) => SubjectKind::Email,
-            Some(EntityType::PhoneNumber) => SubjectKind::Phone,
-            _ => SubjectKind::CustomerId,
+        read: &ReadPlan,
+    ) -> Result<(DataFrame, Enforcement, Vec<[u8; 32]>), StepError> {
+        let mut e = Enforcement {
+            decision_id: read.decision_id,
+            ..Enforcement::default()
         };
-        let index = self.consent_index(Some(purpose)).await?;
-        let now = custodia_store::now_us();
-        let distinct = frame
-            .clone()
-            .select(vec![ident(key)])
-            .and_then(|f| f.distinct())
-            .map_err(|e| df_err(id, e))?
-            .collect()
-            .await
-            .map_err(|e| df_err(id, e))?;
-        let mut kept = Vec::new();
-        for b in &distinct {
-            let values = b.column(0);
-            let text = cast(values, &DataType::Utf8).map_err(|e| df_err(id, e))?;
-            let text = text.as_string::<i32>();
-            let mask: BooleanArray = text
+        let Some(key) = &read.contract.subject_key else {
+            if let Some(Obligation::RowFilter {
+                filter: kind,
+                purpose: p,
+                ..
+            }) = read
+                .decision
+                .obligations
                 .iter()
-                .map(|v| {
-                    let Some(v) = v else { return Some(false) };
-                    let Ok(sid) = SubjectId::new(subject_kind, v) else {
-                        return Some(false);
-                    };
-                    let r = self.subject_ref(&sid, &region);
-                    let state = index.check(r.as_str(), purpose, now);
-                    Some(match kind {
-                        FilterKind::Consent => state == Some(true),
-                        // The anti-join removes these: the ones who opted out.
-                        FilterKind::OptOut => state == Some(false),
-                    })
-                })
-                .collect();
-            let picked: ArrayRef = filter(values, &mask).map_err(|e| df_err(id, e))?;
-            kept.push(picked);
-        }
-        let field = arrow::datatypes::Field::new(
-            "__custodia_subject",
-            distinct
-                .first()
-                .map(|b| b.column(0).data_type().clone())
-                .unwrap_or(DataType::Utf8),
-            true,
-        );
-        let schema = Arc::new(arrow::datatypes::Schema::new(vec![field]));
-        let batches: Vec<RecordBatch> = kept
-            .into_iter()
-            .map(|a| RecordBatch::try_new(schema.clone(), vec![a]))
-            .collect::<Result<_, _>>()
-            .map_err(|e| df_err(id, e))?;
-        let table = MemTable::try_new(schema, vec![batches]).map_err(|e| df_err(id, e))?;
-        let set = ctx.read_table(Arc::new(table)).map_err(|e| df_err(id, e))?;
-        let join = match kind {
-            FilterKind::Consent => JoinType::LeftSemi,
-            FilterKind::OptOut => JoinType::LeftAnti,
+                .find(|o| matches!(o, Obligation::RowFilter { .. }))
+            {
+                return Err(denied(format!(
+                    "step {id:?}: the policy requires a {} row filter for purpose {p}, but contract {:?} has no subject_key to find each row's person by; add subject_key to the contract",
+                    filter_name(*kind),
+                    read.contract.dataset
+                )));
+            }
+            return Ok((frame, e, Vec::new()));
         };
-        frame
-            .join(set, join, &[key], &["__custodia_subject"], None)
-            .map_err(|e| df_err(id, e).into())
+        if frame.schema().field_with_unqualified_name(key).is_err() {
+            return Err(StepError::from(EngineError::Workspace(format!(
+                "step {id:?}: its input has no column {key:?}, the subject_key of contract {:?}; keep that column in the steps before it",
+                read.contract.dataset
+            ))));
+        }
+        let subjects = self.subjects(id, &frame, &read.contract, key).await?;
+        let mut frame = frame;
+        let mut kept: Option<Vec<[u8; 32]>> = None;
+        for o in &read.decision.obligations {
+            let Obligation::RowFilter {
+                filter: kind,
+                purpose: p,
+                ..
+            } = o
+            else {
+                continue;
+            };
+            let index = self.consent_index(Some(p)).await?;
+            let filtered = self.row_filter(ctx, id, frame, key, &subjects, &index, p, *kind)?;
+            frame = filtered.frame;
+            kept = Some(match kept {
+                None => filtered.kept,
+                Some(before) => before
+                    .into_iter()
+                    .filter(|r| filtered.kept.binary_search(r).is_ok())
+                    .collect(),
+            });
+            e.row_filter = Some(format!("{}:{p}", filter_name(*kind)));
+            e.rows_read = subjects.rows;
+        }
+        let kept = kept.unwrap_or_else(|| subjects.all());
+        Ok((frame, e, kept))
+    }
+}
+
+fn filter_name(kind: FilterKind) -> &'static str {
+    match kind {
+        FilterKind::Consent => "consent",
+        FilterKind::OptOut => "opt_out",
+    }
+}
+
+/// The contract that governs a step's output: the dataset an ingest or features step
+/// names, the contract a de-identification applies, or (for quality, load, snapshot) that
+/// of its input. `sql` and `train` outputs have none.
+fn governing_dataset(pipeline: &Pipeline, step: &Step) -> Option<String> {
+    let input = || {
+        step.needs
+            .first()
+            .and_then(|n| pipeline.steps.iter().find(|s| &s.id == n))
+            .and_then(|s| governing_dataset(pipeline, s))
+    };
+    match &step.kind {
+        StepKind::Ingest { dataset, .. } | StepKind::Features { dataset, .. } => {
+            Some(dataset.clone())
+        }
+        StepKind::Deidentify { contract } => contract.clone().or_else(input),
+        StepKind::Quality { .. } | StepKind::Load { .. } | StepKind::Snapshot { .. } => input(),
+        StepKind::Sql { .. } | StepKind::Train { .. } => None,
     }
 }
 
@@ -848,6 +886,7 @@ fn supported(step: &Step) -> Result<(), EngineError> {
         }
         | StepKind::Sql { .. }
         | StepKind::Features { .. }
+        | StepKind::Snapshot { .. }
         | StepKind::Load {
             target: LoadTarget::Warehouse,
             ..
