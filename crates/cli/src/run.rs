@@ -84,6 +84,50 @@ fn line(r: &StepReport) -> String {
     if let Some(n) = r.loaded {
         s.push_str(&format!("  loaded {n} rows"));
     }
+    if let Some(m) = &r.manifest {
+        s.push_str(&format!("  {} subjects in the manifest", m.subjects));
+    }
+    if let Some(q) = &r.quality {
+        let failed = q.failed().count();
+        s.push_str(&format!(
+            "  {} checks, {failed} failed, {} drift findings{}",
+            q.checks.len(),
+            q.drift.len(),
+            q.compared_to
+                .as_deref()
+                .map(|v| format!(" against {v}"))
+                .unwrap_or_default()
+        ));
+        for c in q.failed() {
+            s.push_str(&format!(
+                "\n    FAIL {}{}: {}{}",
+                c.check,
+                c.column
+                    .as_deref()
+                    .map(|c| format!(" {c}"))
+                    .unwrap_or_default(),
+                c.detail,
+                if c.examples.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (e.g. {})", c.examples.join(", "))
+                }
+            ));
+        }
+        for d in &q.drift {
+            s.push_str(&format!(
+                "\n    DRIFT {} {}: {} = {:.3} (threshold {}): {}",
+                d.column,
+                serde_json::to_string(&d.kind)
+                    .unwrap_or_default()
+                    .trim_matches('"'),
+                d.statistic,
+                d.value,
+                d.threshold,
+                d.detail
+            ));
+        }
+    }
     s
 }
 
@@ -138,7 +182,9 @@ pub fn run(a: RunArgs) -> Result<u8> {
     }
     Ok(match report.failure.map(|f| f.kind) {
         None => 0,
-        Some(custodia_engine::run::FailureKind::Denied) => EXIT_VIOLATIONS,
+        Some(
+            custodia_engine::run::FailureKind::Denied | custodia_engine::run::FailureKind::Quality,
+        ) => EXIT_VIOLATIONS,
         Some(_) => EXIT_USAGE,
     })
 }

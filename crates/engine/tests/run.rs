@@ -348,3 +348,77 @@ async fn a_snapshot_holds_only_subjects_consenting_at_snapshot_time_and_lists_th
     assert_eq!(v[1].subjects, Some(2));
     assert!(v[1].manifest.as_deref().unwrap().contains(&m2.sha256));
 }
+
+const ORDERS_EXPECT: &str = "dataset: orders\nregion: eu\nsubject_key: customer_id\npurposes:\n  - name: model_training\n    legal_basis: consent\nexpect:\n  min_rows: 2\ncolumns:\n  - name: customer_id\n    classification: L2\n    expect:\n      not_null: true\n      regex: '^C[0-9]+$'\n  - name: amount\n    classification: L0\n    expect:\n      min: 0\n";
+const QUALITY_PIPELINE: &str = "pipeline: checked\npurpose: model_training\nregion: eu\nrole: ml_engineer\nsteps:\n  - id: orders\n    kind: ingest\n    source: data/orders/*.csv\n    dataset: orders\n  - id: checks\n    kind: quality\n    needs: [orders]\n    on_failure: ON_FAILURE\n    drift: warn\n  - id: load\n    kind: load\n    needs: [checks]\n    table: orders_clean\n";
+
+#[tokio::test]
+async fn quality_names_failing_rows_by_subject_ref_blocks_and_measures_drift() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(dir.path()).await;
+    std::fs::write(dir.path().join("contracts/orders.yaml"), ORDERS_EXPECT).unwrap();
+    ws.apply_contracts(&[dir.path().join("contracts")])
+        .await
+        .unwrap();
+    for c in ["C1", "C2", "C3", "C4"] {
+        consent(&ws, c, Decision::Grant).await;
+    }
+    std::fs::write(
+        dir.path().join("data/orders/b.csv"),
+        "customer_id,amount\nC1,4.5\nC4,-7\n",
+    )
+    .unwrap();
+    let file = dir.path().join("pipelines/q.yaml");
+    std::fs::write(&file, QUALITY_PIPELINE.replace("ON_FAILURE", "block")).unwrap();
+    let r = ws.run_pipeline(&file, Resume::Auto, &Quiet).await.unwrap();
+    assert_eq!(r.status, "failed", "{r:?}");
+    let f = r.failure.clone().unwrap();
+    assert_eq!(
+        (f.kind, f.step.as_deref()),
+        (FailureKind::Quality, Some("checks"))
+    );
+    assert!(f.message.contains("min on amount"), "{}", f.message);
+    let q = r.steps[1].quality.clone().unwrap();
+    let failed: Vec<_> = q.failed().collect();
+    assert_eq!(failed.len(), 1, "{q:?}");
+    assert_eq!((failed[0].check.as_str(), failed[0].failing), ("min", 1));
+    let c4 = ws.subject_ref(
+        &SubjectId::parse("customer_id:C4").unwrap(),
+        &Region::new("eu").unwrap(),
+    );
+    assert_eq!(failed[0].examples, vec![format!("subject:{c4}")]);
+    assert!(
+        q.blocked && r.steps.len() == 2,
+        "nothing after a blocking check runs"
+    );
+    assert!(!dir.path().join(".custodia/warehouse.db").exists());
+    let json = serde_json::to_string(&r).unwrap();
+    assert!(
+        !json.contains("C4") && !json.contains("-7"),
+        "values in the report: {json}"
+    );
+
+    // Warn: the run goes on; a ×100 unit change in amount is a named distribution shift.
+    std::fs::write(&file, QUALITY_PIPELINE.replace("ON_FAILURE", "warn")).unwrap();
+    let r = ws.run_pipeline(&file, Resume::Auto, &Quiet).await.unwrap();
+    assert_eq!(r.status, "succeeded", "{r:?}");
+    std::fs::write(
+        dir.path().join("data/orders/a.csv"),
+        "customer_id,amount\nC1,1050.5\nC2,300\nC3,100\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("data/orders/b.csv"),
+        "customer_id,amount\nC1,450\nC4,700\n",
+    )
+    .unwrap();
+    let r = ws.run_pipeline(&file, Resume::Auto, &Quiet).await.unwrap();
+    assert_eq!(r.status, "succeeded", "{r:?}");
+    let q = r.steps[1].quality.clone().unwrap();
+    assert_eq!(q.failed().count(), 0, "{q:?}");
+    assert_eq!(q.compared_to.as_deref(), Some("orders@2"));
+    let amount: Vec<_> = q.drift.iter().filter(|d| d.column == "amount").collect();
+    assert_eq!(amount.len(), 1, "{q:?}");
+    assert_eq!(amount[0].statistic, "psi");
+    assert!(amount[0].value >= 0.25);
+}

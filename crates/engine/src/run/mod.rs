@@ -17,6 +17,7 @@
 
 mod load;
 mod output;
+mod quality;
 mod subjects;
 
 use std::{
@@ -46,6 +47,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 pub use output::{parse_schema_json, parse_stats, psi, ColumnStats, DatasetStats, NumericStats};
+pub use quality::{CheckResult, DriftFinding, DriftKind, QualityReport};
 pub use subjects::{read_manifest, Manifest};
 
 use crate::{audit_log::NewEntry, workspace::Workspace, EngineError};
@@ -125,6 +127,9 @@ pub struct StepReport {
     /// Snapshots: the subject manifest (who is in it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub manifest: Option<Manifest>,
+    /// Quality steps: expectations and drift.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quality: Option<QualityReport>,
 }
 
 /// Why a run stopped.
@@ -135,6 +140,8 @@ pub enum FailureKind {
     Denied,
     /// A step failed on its input or SQL.
     Error,
+    /// A blocking quality check or drift finding stopped the run.
+    Quality,
 }
 
 /// A run's failure.
@@ -261,6 +268,23 @@ impl Workspace {
         }
 
         for step in &pipeline.steps {
+            if let StepKind::Quality { .. } | StepKind::Deidentify { .. } = &step.kind {
+                match governing_dataset(&pipeline, step) {
+                    Some(d) if contracts.contains_key(&d) => {}
+                    Some(d) => {
+                        return Err(EngineError::Workspace(format!(
+                            "{shown}:{}: step {:?} applies contract {d:?}, which is not registered; write contracts/{d}.yaml and run `custodia contract apply contracts/`",
+                            step.line, step.id
+                        )))
+                    }
+                    None => {
+                        return Err(EngineError::Workspace(format!(
+                            "{shown}:{}: step {:?} reads a step whose output no contract governs (a sql step); name the contract to apply with `contract:`",
+                            step.line, step.id
+                        )))
+                    }
+                }
+            }
             if let StepKind::Snapshot { .. } = &step.kind {
                 if governing_dataset(&pipeline, step).is_none() {
                     return Err(EngineError::Workspace(format!(
@@ -478,6 +502,59 @@ impl Workspace {
                 continue;
             }
             let started = std::time::Instant::now();
+            if let StepKind::Quality { .. } = &step.kind {
+                let input = step.needs.first().expect("validated: quality needs a step");
+                let input = report
+                    .steps
+                    .iter()
+                    .find(|s| &s.id == input)
+                    .expect("inputs run first")
+                    .clone();
+                let contract = governing_dataset(pipeline, step)
+                    .and_then(|d| contracts.get(&d))
+                    .expect("checked before the run");
+                let mut q = self
+                    .quality_step(&ctx, contract, run_id, step, &input)
+                    .await
+                    .map_err(at)?;
+                q.millis = started.elapsed().as_millis() as u64;
+                observer.step_finished(&q);
+                let blocked = q.quality.as_ref().filter(|r| r.blocked).map(|r| {
+                    let mut why: Vec<String> = r
+                        .failed()
+                        .map(|c| {
+                            format!(
+                                "{}{}: {}",
+                                c.check,
+                                c.column
+                                    .as_deref()
+                                    .map(|c| format!(" on {c}"))
+                                    .unwrap_or_default(),
+                                c.detail
+                            )
+                        })
+                        .collect();
+                    why.extend(r.drift.iter().map(|d| {
+                        format!(
+                            "drift in {} ({} {:.3} ≥ {}): {}",
+                            d.column, d.statistic, d.value, d.threshold, d.detail
+                        )
+                    }));
+                    why.join("; ")
+                });
+                report.steps.push(q);
+                if let Some(why) = blocked {
+                    return Err(at(StepError {
+                        kind: FailureKind::Quality,
+                        message: format!(
+                            "quality step {:?} blocks the run: {why}; fix the data upstream, or set on_failure: warn / drift: warn on the step",
+                            step.id
+                        ),
+                    }));
+                }
+                failpoint(self.root(), &format!("after_step:{}", step.id));
+                continue;
+            }
             let step_report = self
                 .run_step(
                     &ctx,
@@ -627,6 +704,7 @@ impl Workspace {
             enforcement,
             loaded,
             manifest,
+            quality: None,
         };
         // The version, the journal entry and the audit entry commit together: a crash
         // before this leaves the step to redo, after it the step is done exactly once.
@@ -887,6 +965,7 @@ fn supported(step: &Step) -> Result<(), EngineError> {
         | StepKind::Sql { .. }
         | StepKind::Features { .. }
         | StepKind::Snapshot { .. }
+        | StepKind::Quality { .. }
         | StepKind::Load {
             target: LoadTarget::Warehouse,
             ..
@@ -899,6 +978,70 @@ fn supported(step: &Step) -> Result<(), EngineError> {
         "line {}: step {:?}: {why} is not run by this build yet (it runs ingest of files, sql, features and load into the warehouse); see docs/pipelines.md, \"Status\"",
         step.line, step.id
     )))
+}
+
+/// The schema of a set of CSV files: each file's inferred types, widened where files
+/// disagree (integers and floats become floats, anything else text), so a glob of exports
+/// where one file happens to hold only whole numbers still reads as one table.
+fn csv_schema(
+    root: &Path,
+    id: &str,
+    pattern: &str,
+) -> Result<arrow::datatypes::Schema, EngineError> {
+    use arrow::datatypes::{Field, Schema};
+    let full = root.join(pattern).display().to_string();
+    let paths: Vec<PathBuf> = glob::glob(&full)
+        .map_err(|e| {
+            EngineError::Workspace(format!(
+                "step {id:?}: source {pattern:?} is not a valid glob: {e}"
+            ))
+        })?
+        .filter_map(Result::ok)
+        .filter(|p| p.is_file())
+        .collect();
+    if paths.is_empty() {
+        return Err(EngineError::Workspace(format!(
+            "step {id:?}: no file matches source {pattern:?} (relative to the workspace)"
+        )));
+    }
+    let mut merged: Vec<Field> = Vec::new();
+    for p in &paths {
+        let file = std::fs::File::open(p).map_err(|e| EngineError::io(p, e))?;
+        let (schema, _) = arrow::csv::reader::Format::default()
+            .with_header(true)
+            .infer_schema(file, Some(10_000))
+            .map_err(|e| EngineError::data(p, e))?;
+        if merged.is_empty() {
+            merged = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+            continue;
+        }
+        let names: Vec<&String> = schema.fields().iter().map(|f| f.name()).collect();
+        let before: Vec<&String> = merged.iter().map(|f| f.name()).collect();
+        if names != before {
+            return Err(EngineError::Data {
+                path: p.clone(),
+                message: format!(
+                    "its header ({} columns) differs from the first file's ({} columns); every file of source {pattern:?} needs the same columns in the same order",
+                    names.len(),
+                    before.len()
+                ),
+            });
+        }
+        for (m, f) in merged.iter_mut().zip(schema.fields()) {
+            let (a, b) = (m.data_type(), f.data_type());
+            let t = if a == b || b == &DataType::Null {
+                a.clone()
+            } else if a == &DataType::Null {
+                b.clone()
+            } else if (a.is_integer() || a.is_floating()) && (b.is_integer() || b.is_floating()) {
+                DataType::Float64
+            } else {
+                DataType::Utf8
+            };
+            *m = Field::new(m.name(), t, true);
+        }
+    }
+    Ok(Schema::new(merged))
 }
 
 async fn read_files(
@@ -915,7 +1058,9 @@ async fn read_files(
         let ext = if lower.ends_with(".ndjson") { ".ndjson" } else { ".jsonl" };
         ctx.read_json(path, JsonReadOptions::default().file_extension(ext)).await
     } else if lower.ends_with(".csv") {
-        ctx.read_csv(path, CsvReadOptions::new()).await
+        let schema = csv_schema(root, id, pattern)?;
+        ctx.read_csv(path, CsvReadOptions::new().schema(&schema))
+            .await
     } else {
         return Err(EngineError::Workspace(format!(
             "step {id:?}: source {pattern:?} must end in .csv, .jsonl, .ndjson or .parquet (a file or a glob such as data/orders/*.csv)"

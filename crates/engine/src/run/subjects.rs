@@ -42,7 +42,7 @@ pub(super) struct Filtered {
 }
 
 /// The kind of identifier a contract's subject key holds.
-fn subject_kind(contract: &Contract, key: &str) -> SubjectKind {
+pub(super) fn subject_kind(contract: &Contract, key: &str) -> SubjectKind {
     match contract.column(key).and_then(|c| c.pii) {
         Some(EntityType::EmailAddress) => SubjectKind::Email,
         Some(EntityType::PhoneNumber) => SubjectKind::Phone,
