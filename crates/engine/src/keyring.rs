@@ -147,7 +147,7 @@ impl Workspace {
 
     /// The key and whether it was created now, inside `tx`; the caller audits (one entry
     /// per batch) in the same transaction.
-    async fn ensure_subject_key(
+    pub(crate) async fn ensure_subject_key(
         &self,
         tx: &mut custodia_store::WriteTx,
         region: &Region,

@@ -422,3 +422,74 @@ async fn quality_names_failing_rows_by_subject_ref_blocks_and_measures_drift() {
     assert_eq!(amount[0].statistic, "psi");
     assert!(amount[0].value >= 0.25);
 }
+
+const PROFILES: &str = "dataset: profiles\nregion: eu\nsubject_key: customer_id\npurposes:\n  - name: model_training\n    legal_basis: consent\ncolumns:\n  - name: customer_id\n    classification: L2\n  - name: email\n    classification: L2\n    pii: EMAIL_ADDRESS\n    transform: hash\n  - name: phone\n    classification: L2\n    pii: PHONE_NUMBER\n    transform: tokenize\n  - name: spend\n    classification: L0\n";
+const DEID_PIPELINE: &str = "pipeline: deid\npurpose: model_training\nregion: eu\nrole: ml_engineer\nsteps:\n  - id: profiles\n    kind: ingest\n    source: data/profiles.csv\n    dataset: profiles\n  - id: safe\n    kind: deidentify\n    needs: [profiles]\n";
+
+#[tokio::test]
+async fn deidentify_hashes_and_tokenizes_under_each_subjects_key_and_shredding_erases() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(dir.path()).await;
+    std::fs::write(dir.path().join("contracts/profiles.yaml"), PROFILES).unwrap();
+    ws.apply_contracts(&[dir.path().join("contracts")])
+        .await
+        .unwrap();
+    for c in ["C1", "C2"] {
+        consent(&ws, c, Decision::Grant).await;
+    }
+    std::fs::write(
+        dir.path().join("data/profiles.csv"),
+        "customer_id,email,phone,spend\nC1,ann@example.com,+44 20 7946 0018,10\nC2,bob@example.org,+49 30 901820,20\n",
+    )
+    .unwrap();
+    let file = dir.path().join("pipelines/deid.yaml");
+    std::fs::write(&file, DEID_PIPELINE).unwrap();
+    let r = ws.run_pipeline(&file, Resume::Auto, &Quiet).await.unwrap();
+    assert_eq!(r.status, "succeeded", "{r:?}");
+    let safe = &r.steps[1];
+    assert_eq!(safe.transforms, vec!["email:hash", "phone:tokenize"]);
+    let out = dir.path().join(&safe.path);
+    let text = std::fs::read(&out).unwrap();
+    for raw in ["ann@example.com", "bob@example.org", "7946", "901820"] {
+        assert!(
+            !text.windows(raw.len()).any(|w| w == raw.as_bytes()),
+            "{raw} in the output"
+        );
+    }
+    let table = custodia_engine::Table::read(&out).unwrap();
+    let emails = table.column_values(1, 10);
+    // A keyed hash: hex, not the address, and distinct per address.
+    let e0 = emails[0].clone().unwrap();
+    assert!(
+        e0.len() >= 16 && e0.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{emails:?}"
+    );
+    assert_ne!(emails[0], emails[1]);
+    let phones = table.column_values(2, 10);
+    let c1 = ws.subject_ref(
+        &SubjectId::parse("customer_id:C1").unwrap(),
+        &Region::new("eu").unwrap(),
+    );
+    assert!(
+        phones[0]
+            .as_deref()
+            .unwrap()
+            .starts_with(&format!("sk1.{c1}.")),
+        "{phones:?}"
+    );
+    // Shred C1: C1's phone no longer decrypts, C2's still does.
+    ws.shred_subject(&Region::new("eu").unwrap(), &c1)
+        .await
+        .unwrap();
+    let back = dir.path().join("back.csv");
+    let rep = ws
+        .detokenize_file(&out, &back, &["phone".to_string()], &[])
+        .await
+        .unwrap();
+    assert_eq!((rep.restored, rep.shredded), (1, 1), "{rep:?}");
+    let back = std::fs::read_to_string(&back).unwrap();
+    assert!(
+        back.contains("+49 30 901820") && !back.contains("7946"),
+        "{back}"
+    );
+}

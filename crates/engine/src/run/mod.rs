@@ -15,6 +15,7 @@
 //! other kinds (database sources and targets, `deidentify`, `quality`, `snapshot`,
 //! `train`) are refused before anything runs, with the reason.
 
+mod deidentify;
 mod load;
 mod output;
 mod quality;
@@ -127,6 +128,9 @@ pub struct StepReport {
     /// Snapshots: the subject manifest (who is in it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub manifest: Option<Manifest>,
+    /// De-identification steps: the transforms applied, as `column:operator`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub transforms: Vec<String>,
     /// Quality steps: expectations and drift.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quality: Option<QualityReport>,
@@ -593,6 +597,7 @@ impl Workspace {
         let mut enforcement = None;
         let mut loaded = None;
         let mut manifest_refs = None;
+        let mut transforms = Vec::new();
         let governing = governing_dataset(pipeline, step).and_then(|d| contracts.get(&d));
         let (frame, dataset) = match &step.kind {
             StepKind::Ingest {
@@ -613,6 +618,14 @@ impl Workspace {
                 let frame = ctx.sql(sql).await.map_err(|e| df_err(id, e))?;
                 check_declared(id, &frame, &contracts[dataset])?;
                 (frame, dataset.clone())
+            }
+            StepKind::Deidentify { .. } => {
+                let input = step.needs.first().expect("validated: needs a step");
+                let frame = ctx.table(input.as_str()).await.map_err(|e| df_err(id, e))?;
+                let contract = governing.expect("checked before the run");
+                let (frame, applied) = self.deidentify_frame(id, frame, contract).await?;
+                transforms = applied;
+                (frame, format!("{}.{}", pipeline.name, id))
             }
             StepKind::Snapshot { name } => {
                 let read = read.expect("every snapshot was decided");
@@ -704,6 +717,7 @@ impl Workspace {
             enforcement,
             loaded,
             manifest,
+            transforms,
             quality: None,
         };
         // The version, the journal entry and the audit entry commit together: a crash
@@ -966,6 +980,7 @@ fn supported(step: &Step) -> Result<(), EngineError> {
         | StepKind::Features { .. }
         | StepKind::Snapshot { .. }
         | StepKind::Quality { .. }
+        | StepKind::Deidentify { .. }
         | StepKind::Load {
             target: LoadTarget::Warehouse,
             ..

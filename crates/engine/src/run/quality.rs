@@ -573,6 +573,7 @@ impl Workspace {
             enforcement: None,
             loaded: None,
             manifest: None,
+            transforms: vec![],
             quality: Some(q.clone()),
         };
         let tx = self
