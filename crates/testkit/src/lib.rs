@@ -49,3 +49,41 @@ pub async fn fresh_postgres(prefix: &str) -> Option<String> {
     let (prefix, _) = base.rsplit_once('/').expect("the URL names a database");
     Some(format!("{prefix}/{name}"))
 }
+
+/// The variable `scripts/services` sets for MariaDB (MySQL protocol).
+pub const MYSQL_URL_ENV: &str = "CUSTODIA_TEST_MYSQL_URL";
+
+/// A new, empty MariaDB/MySQL database named `{prefix}_{pid}_{n}` and its URL, or `None`
+/// when no server is configured outside CI.
+///
+/// # Panics
+/// When `CI=true` and no URL is set, or when the server refuses the database.
+pub async fn fresh_mysql(prefix: &str) -> Option<String> {
+    let Ok(base) = std::env::var(MYSQL_URL_ENV) else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true but {MYSQL_URL_ENV} is not set: run the tests through scripts/test"
+        );
+        eprintln!("note: {MYSQL_URL_ENV} not set; MySQL half skipped");
+        return None;
+    };
+    let name = format!(
+        "{prefix}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    );
+    sqlx::any::install_default_drivers();
+    let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&base)
+        .await
+        .unwrap_or_else(|e| panic!("{MYSQL_URL_ENV}: {e}"));
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {name}"),
+        format!("CREATE DATABASE {name}"),
+    ] {
+        sqlx::Executor::execute(&mut admin, sql.as_str())
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    let (prefix, _) = base.rsplit_once('/').expect("the URL names a database");
+    Some(format!("{prefix}/{name}"))
+}

@@ -600,12 +600,17 @@ impl Workspace {
         let mut transforms = Vec::new();
         let governing = governing_dataset(pipeline, step).and_then(|d| contracts.get(&d));
         let (frame, dataset) = match &step.kind {
-            StepKind::Ingest {
-                source: Source::Files(pattern),
-                dataset,
-            } => {
+            StepKind::Ingest { source, dataset } => {
                 let read = read.expect("every ingest was decided");
-                let frame = read_files(ctx, self.root(), id, pattern).await?;
+                let frame = match source {
+                    Source::Files(pattern) => read_files(ctx, self.root(), id, pattern).await?,
+                    Source::Table { url, table } => {
+                        let (schema, batches) = load::read_table(self.root(), url, table).await?;
+                        let mem = datafusion::datasource::MemTable::try_new(schema, vec![batches])
+                            .map_err(|e| df_err(id, e))?;
+                        ctx.read_table(Arc::new(mem)).map_err(|e| df_err(id, e))?
+                    }
+                };
                 let (frame, e) = self.enforce(ctx, id, frame, read).await?;
                 enforcement = Some(e);
                 (frame, dataset.clone())
@@ -640,26 +645,38 @@ impl Workspace {
                 (frame, format!("snapshots.{name}"))
             }
             StepKind::Load {
-                target: LoadTarget::Warehouse,
+                target,
                 table,
                 mode,
             } => {
                 let input = step.needs.first().expect("validated: load needs a step");
                 let frame = ctx.table(input.as_str()).await.map_err(|e| df_err(id, e))?;
                 let batches = frame.clone().collect().await.map_err(|e| df_err(id, e))?;
-                let n = load::load_warehouse(
-                    &self.root().join(WAREHOUSE),
-                    table,
-                    *mode,
-                    run_id,
-                    id,
+                let warehouse = format!("sqlite://{WAREHOUSE}");
+                let url = match target {
+                    LoadTarget::Warehouse => warehouse.as_str(),
+                    LoadTarget::Database(url) => url.as_str(),
+                };
+                let n = load::load(
+                    &load::LoadSpec {
+                        root: self.root(),
+                        url,
+                        table,
+                        mode: *mode,
+                        run_id,
+                        step: id,
+                    },
                     frame.schema().as_arrow(),
                     &batches,
                 )
                 .await?;
                 loaded = Some(n);
                 failpoint(self.root(), &format!("after_load:{id}"));
-                (frame, format!("warehouse.{table}"))
+                let name = match target {
+                    LoadTarget::Warehouse => format!("warehouse.{table}"),
+                    LoadTarget::Database(url) => format!("{}/{table}", load::shown(url)),
+                };
+                (frame, name)
             }
             _ => unreachable!("refused before the run"),
         };
@@ -971,28 +988,13 @@ fn check_declared(id: &str, frame: &DataFrame, contract: &Contract) -> Result<()
 
 /// Step kinds this build runs; the rest are refused before anything runs.
 fn supported(step: &Step) -> Result<(), EngineError> {
-    let why = match &step.kind {
-        StepKind::Ingest {
-            source: Source::Files(_),
-            ..
-        }
-        | StepKind::Sql { .. }
-        | StepKind::Features { .. }
-        | StepKind::Snapshot { .. }
-        | StepKind::Quality { .. }
-        | StepKind::Deidentify { .. }
-        | StepKind::Load {
-            target: LoadTarget::Warehouse,
-            ..
-        } => return Ok(()),
-        StepKind::Ingest { .. } => "ingest from a database table",
-        StepKind::Load { .. } => "load into a PostgreSQL or MySQL table",
-        other => other.name(),
-    };
-    Err(EngineError::Workspace(format!(
-        "line {}: step {:?}: {why} is not run by this build yet (it runs ingest of files, sql, features and load into the warehouse); see docs/pipelines.md, \"Status\"",
-        step.line, step.id
-    )))
+    match &step.kind {
+        StepKind::Train { .. } => Err(EngineError::Workspace(format!(
+            "line {}: step {:?}: train is not run by this build yet; see docs/pipelines.md, \"Status\"",
+            step.line, step.id
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// The schema of a set of CSV files: each file's inferred types, widened where files
