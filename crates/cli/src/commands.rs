@@ -85,6 +85,9 @@ globs in custodia.toml. See docs/check.md for every rule.")]
     Pipeline(crate::pipeline::PipelineArgs),
     /// Run a pipeline: policy-checked reads, consent filters in the plan, versions, resume.
     Run(crate::run::RunArgs),
+    /// Training snapshots: create (consent-filtered, with a subject manifest), list, show,
+    /// and which versions hold a subject.
+    Snapshot(crate::snapshot::SnapshotArgs),
 }
 
 #[derive(Args)]
@@ -203,6 +206,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Check(a) => crate::check::run(a),
         Command::Pipeline(a) => crate::pipeline::run(a),
         Command::Run(a) => crate::run::run(a),
+        Command::Snapshot(a) => crate::snapshot::snapshot(a),
     }
 }
 

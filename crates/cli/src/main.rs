@@ -12,6 +12,7 @@ mod demo;
 mod pipeline;
 mod policy;
 mod run;
+mod snapshot;
 
 use std::process::ExitCode;
 

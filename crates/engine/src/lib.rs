@@ -26,7 +26,7 @@ pub use custodia_policy::{
     BUILTIN as BUILTIN_POLICY, BUILTIN_PARAMS,
 };
 pub use custodia_store::{
-    ConsentEvent, ConsentState, ContractRecord, Registered, SubjectKeyLookup,
+    ConsentEvent, ConsentState, ContractRecord, DatasetVersion, Registered, SubjectKeyLookup,
 };
 pub use deid::{
     deidentify_file, detokenize_file, DeidPlan, DeidReport, DeidRule, DetokenizeReport,

@@ -19,6 +19,7 @@ mod deidentify;
 mod load;
 mod output;
 mod quality;
+mod snapshot;
 mod subjects;
 
 use std::{
@@ -49,6 +50,7 @@ use sha2::{Digest, Sha256};
 
 pub use output::{parse_schema_json, parse_stats, psi, ColumnStats, DatasetStats, NumericStats};
 pub use quality::{CheckResult, DriftFinding, DriftKind, QualityReport};
+pub use snapshot::{SnapshotOutcome, SnapshotReport, SnapshotRequest, SNAPSHOTS_DIR};
 pub use subjects::{read_manifest, Manifest};
 
 use crate::{audit_log::NewEntry, workspace::Workspace, EngineError};
