@@ -161,6 +161,11 @@ fn version_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Er
 }
 
 impl ModelCard {
+    /// The card as YAML, in the format [`ModelCard::parse`] reads.
+    pub fn to_yaml(&self) -> String {
+        serde_saphyr::to_string(self).expect("a model card serialises")
+    }
+
     /// Parses a card; `file` labels errors, which give line and column.
     pub fn parse(file: &str, text: &str) -> Result<ModelCard, CoreError> {
         let card: ModelCard = serde_saphyr::from_str(text).map_err(|e| {

@@ -200,6 +200,9 @@ pub enum StepKind {
         model: String,
         /// How.
         trainer: Trainer,
+        /// A model card file (owner, risk, fairness, DPIA) the registered card starts from,
+        /// relative to the workspace; Custodia fills in what it knows.
+        card: Option<String>,
     },
 }
 
@@ -253,6 +256,7 @@ struct RawStep {
     features: Option<Spanned<Vec<String>>>,
     command: Option<Spanned<Vec<String>>>,
     outputs: Option<Spanned<Vec<String>>>,
+    card: Option<Spanned<String>>,
 }
 
 const KINDS: &[&str] = &[
@@ -527,9 +531,10 @@ impl RawStep {
                 "features",
                 "command",
                 "outputs",
+                "card",
             ],
         };
-        let present: [(&str, Option<(u64, u64)>); 17] = [
+        let present: [(&str, Option<(u64, u64)>); 18] = [
             ("source", self.source.as_ref().map(pos)),
             ("table", self.table.as_ref().map(pos)),
             ("dataset", self.dataset.as_ref().map(pos)),
@@ -546,6 +551,7 @@ impl RawStep {
             ("features", self.features.as_ref().map(pos)),
             ("command", self.command.as_ref().map(pos)),
             ("outputs", self.outputs.as_ref().map(pos)),
+            ("card", self.card.as_ref().map(pos)),
             ("purpose", None),
         ];
         for (name, at) in present {
@@ -838,7 +844,11 @@ impl RawStep {
                         ))
                     }
                 };
-                StepKind::Train { model, trainer }
+                StepKind::Train {
+                    model,
+                    trainer,
+                    card: self.card.map(|c| c.value),
+                }
             }
         };
         Ok(Step {

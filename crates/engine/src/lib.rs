@@ -14,6 +14,7 @@ mod documents;
 mod error;
 pub mod keyring;
 pub mod keys;
+pub mod models;
 pub mod policy;
 pub mod run;
 mod scan;
@@ -26,7 +27,8 @@ pub use custodia_policy::{
     BUILTIN as BUILTIN_POLICY, BUILTIN_PARAMS,
 };
 pub use custodia_store::{
-    ConsentEvent, ConsentState, ContractRecord, DatasetVersion, Registered, SubjectKeyLookup,
+    ConsentEvent, ConsentState, ContractRecord, DatasetVersion, ModelVersion, Registered,
+    SubjectKeyLookup,
 };
 pub use deid::{
     deidentify_file, detokenize_file, DeidPlan, DeidReport, DeidRule, DetokenizeReport,

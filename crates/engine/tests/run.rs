@@ -493,3 +493,105 @@ async fn deidentify_hashes_and_tokenizes_under_each_subjects_key_and_shredding_e
         "{back}"
     );
 }
+
+const CHURN_FEATURES: &str = "dataset: churn_features\nregion: eu\nowner: ml-platform@example.com\nsubject_key: customer_id\npurposes:\n  - name: model_training\n    legal_basis: consent\ncolumns:\n  - name: customer_id\n    classification: L1\n  - name: customer_lifetime_value\n    classification: L0\n  - name: order_count\n    classification: L0\n  - name: churned\n    classification: L0\n";
+const TRAIN_PIPELINE: &str = "pipeline: churn\npurpose: model_training\nregion: eu\nrole: ml_engineer\nsteps:\n  - id: orders\n    kind: ingest\n    source: data/orders/*.csv\n    dataset: orders\n  - id: features\n    kind: features\n    needs: [orders]\n    dataset: churn_features\n    sql: SELECT customer_id, SUM(amount) AS customer_lifetime_value, COUNT(*) AS order_count, CASE WHEN SUM(amount) < 100 THEN 1 ELSE 0 END AS churned FROM orders GROUP BY customer_id\n  - id: training\n    kind: snapshot\n    needs: [features]\n    name: churn_training\n  - id: train\n    kind: train\n    needs: [training]\n    model: churn\n    algorithm: logistic_regression\n    label: churned\n    features: [customer_lifetime_value, order_count]\n    card: models/churn.yaml\n";
+
+#[tokio::test]
+async fn train_registers_a_model_with_card_and_manifest_and_promotion_runs_the_gate() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(dir.path()).await;
+    std::fs::write(
+        dir.path().join("contracts/churn_features.yaml"),
+        CHURN_FEATURES,
+    )
+    .unwrap();
+    ws.apply_contracts(&[dir.path().join("contracts")])
+        .await
+        .unwrap();
+    let mut csv = String::from("customer_id,amount\n");
+    for c in 0..300 {
+        for k in 0..(1 + c % 4) {
+            csv.push_str(&format!("C{c},{}.5\n", (c * 7 + k * 13) % 90));
+        }
+        if c % 10 != 0 {
+            consent(&ws, &format!("C{c}"), Decision::Grant).await;
+        }
+    }
+    std::fs::remove_file(dir.path().join("data/orders/b.csv")).unwrap();
+    std::fs::write(dir.path().join("data/orders/a.csv"), csv).unwrap();
+    std::fs::create_dir_all(dir.path().join("models")).unwrap();
+    std::fs::write(dir.path().join("models/churn.yaml"), "risk: limited\n").unwrap();
+    let file = dir.path().join("pipelines/churn.yaml");
+    std::fs::write(&file, TRAIN_PIPELINE).unwrap();
+    let r = ws.run_pipeline(&file, Resume::Auto, &Quiet).await.unwrap();
+    assert_eq!(r.status, "succeeded", "{r:?}");
+    let t = r.steps.iter().find(|s| s.id == "train").unwrap();
+    assert_eq!(t.output, "model:churn@1");
+    assert_eq!(
+        t.rows, 270,
+        "the 30 customers without consent are not trained on"
+    );
+    assert!(t.metrics["auc"] > 0.8, "{:?}", t.metrics);
+    let m = ws.model_version("churn", None).await.unwrap();
+    assert_eq!(
+        (m.version, m.stage.as_str(), m.subjects),
+        (1, "registered", Some(270))
+    );
+    let card = custodia_core::model_card::ModelCard::parse("card", &m.card).unwrap();
+    assert_eq!(card.consent_scope, vec!["model_training"]);
+    assert_eq!(card.legal_basis.as_deref(), Some("consent"));
+    assert_eq!(card.owner.as_deref(), Some("ml-platform@example.com"));
+    let trained_on: Vec<String> = card
+        .training_data
+        .iter()
+        .map(|t| format!("{}@{}", t.dataset, t.version.unwrap()))
+        .collect();
+    assert_eq!(trained_on, vec!["orders@1", "churn_features@1"]);
+    let training: custodia_engine::run::Training = serde_json::from_str(&m.training).unwrap();
+    assert_eq!(training.input, "snapshots.churn_training@1");
+
+    // The gate passes: production. A second run registers v2; promoting it archives v1.
+    let p = ws.promote_model("churn", Some(1)).await.unwrap();
+    assert!(
+        matches!(p, custodia_engine::models::Promotion::Promoted { .. }),
+        "{p:?}"
+    );
+    let r2 = ws.run_pipeline(&file, Resume::Fresh, &Quiet).await.unwrap();
+    assert_eq!(r2.steps.last().unwrap().output, "model:churn@2");
+    ws.promote_model("churn", Some(2)).await.unwrap();
+    let stages: Vec<String> = ws
+        .store()
+        .model_versions("churn")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.stage)
+        .collect();
+    assert_eq!(stages, vec!["archived", "production"]);
+
+    // A tampered artifact is refused; so is a card the gate rejects (no risk).
+    std::fs::write(dir.path().join(&m.artifact).join("model.json"), "{}").unwrap();
+    match ws.promote_model("churn", Some(1)).await.unwrap() {
+        custodia_engine::models::Promotion::Refused { findings, .. } => {
+            assert_eq!(findings[0].rule, "model.artifact_changed")
+        }
+        other => panic!("{other:?}"),
+    }
+    std::fs::write(
+        dir.path().join("models/churn.yaml"),
+        "owner: someone@example.com\n",
+    )
+    .unwrap();
+    let r3 = ws.run_pipeline(&file, Resume::Fresh, &Quiet).await.unwrap();
+    assert_eq!(r3.status, "succeeded", "{r3:?}");
+    match ws.promote_model("churn", Some(3)).await.unwrap() {
+        custodia_engine::models::Promotion::Refused { findings, .. } => assert!(
+            findings
+                .iter()
+                .any(|f| f.rule == "model.incomplete" && f.message.contains("risk")),
+            "{findings:?}"
+        ),
+        other => panic!("{other:?}"),
+    }
+}

@@ -24,6 +24,7 @@ mod datasets;
 mod decisions;
 mod error;
 mod keys;
+mod models;
 
 use std::{str::FromStr, time::Duration};
 
@@ -39,6 +40,7 @@ pub use datasets::{DatasetVersion, JournalStep, Run};
 pub use decisions::{DecisionRecord, NewDecision};
 pub use error::StoreError;
 pub use keys::{SubjectKey, SubjectKeyLookup};
+pub use models::{ColumnEdge, ModelVersion};
 
 /// Which database a store URL names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -318,7 +318,10 @@ async fn main() -> Result<()> {
         if theirs != kept {
             bail!("DuckDB kept {theirs:?} (rows, subjects), Custodia {kept:?}: the two disagree");
         }
-        eprintln!("duckdb {version}: {:.2} s", duck.last().copied().unwrap_or(0.0));
+        eprintln!(
+            "duckdb {version}: {:.2} s",
+            duck.last().copied().unwrap_or(0.0)
+        );
     }
     let (c, d) = (median(custodia), median(duck));
     let report = serde_json::json!({

@@ -21,6 +21,7 @@ mod output;
 mod quality;
 mod snapshot;
 mod subjects;
+mod train;
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -52,6 +53,7 @@ pub use output::{parse_schema_json, parse_stats, psi, ColumnStats, DatasetStats,
 pub use quality::{CheckResult, DriftFinding, DriftKind, QualityReport};
 pub use snapshot::{SnapshotOutcome, SnapshotReport, SnapshotRequest, SNAPSHOTS_DIR};
 pub use subjects::{read_manifest, Manifest};
+pub use train::{digest_artifact, fit, LinearModel, Training};
 
 use crate::{audit_log::NewEntry, workspace::Workspace, EngineError};
 
@@ -136,6 +138,9 @@ pub struct StepReport {
     /// Quality steps: expectations and drift.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quality: Option<QualityReport>,
+    /// Train steps: the model's metrics (held-out).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metrics: BTreeMap<String, f64>,
 }
 
 /// Why a run stopped.
@@ -256,9 +261,6 @@ impl Workspace {
         let pipeline = Pipeline::parse(&shown, &text)?;
         let digest = hex::encode(Sha256::digest(text.as_bytes()));
         let region = self.region(pipeline.region.as_ref().map(Region::as_str))?;
-        for step in &pipeline.steps {
-            supported(step)?;
-        }
         let contracts = self.latest_contracts().await?;
         for step in &pipeline.steps {
             if let StepKind::Ingest { dataset, .. } | StepKind::Features { dataset, .. } =
@@ -491,13 +493,15 @@ impl Workspace {
             observer.step_started(step, i, total);
             if let Some(prev) = done.get(&step.id) {
                 let mut prev = prev.clone();
-                ctx.register_parquet(
-                    &step.id,
-                    self.root().join(&prev.path).display().to_string(),
-                    ParquetReadOptions::default(),
-                )
-                .await
-                .map_err(|e| at(df_err(&step.id, e).into()))?;
+                if prev.path.ends_with(".parquet") {
+                    ctx.register_parquet(
+                        &step.id,
+                        self.root().join(&prev.path).display().to_string(),
+                        ParquetReadOptions::default(),
+                    )
+                    .await
+                    .map_err(|e| at(df_err(&step.id, e).into()))?;
+                }
                 prev.state = StepState::Resumed;
                 prev.millis = 0;
                 if prev.loaded.is_some() {
@@ -508,6 +512,17 @@ impl Workspace {
                 continue;
             }
             let started = std::time::Instant::now();
+            if let StepKind::Train { .. } = &step.kind {
+                let mut t = self
+                    .train_step(&ctx, pipeline, contracts, run_id, step, &report.steps)
+                    .await
+                    .map_err(at)?;
+                t.millis = started.elapsed().as_millis() as u64;
+                observer.step_finished(&t);
+                report.steps.push(t);
+                failpoint(self.root(), &format!("after_step:{}", step.id));
+                continue;
+            }
             if let StepKind::Quality { .. } = &step.kind {
                 let input = step.needs.first().expect("validated: quality needs a step");
                 let input = report
@@ -738,6 +753,7 @@ impl Workspace {
             manifest,
             transforms,
             quality: None,
+            metrics: BTreeMap::new(),
         };
         // The version, the journal entry and the audit entry commit together: a crash
         // before this leaves the step to redo, after it the step is done exactly once.
@@ -985,17 +1001,6 @@ fn check_declared(id: &str, frame: &DataFrame, contract: &Contract) -> Result<()
             contract.dataset,
             contract.dataset
         )))
-    }
-}
-
-/// Step kinds this build runs; the rest are refused before anything runs.
-fn supported(step: &Step) -> Result<(), EngineError> {
-    match &step.kind {
-        StepKind::Train { .. } => Err(EngineError::Workspace(format!(
-            "line {}: step {:?}: train is not run by this build yet; see docs/pipelines.md, \"Status\"",
-            step.line, step.id
-        ))),
-        _ => Ok(()),
     }
 }
 

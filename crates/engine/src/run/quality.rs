@@ -575,6 +575,7 @@ impl Workspace {
             manifest: None,
             transforms: vec![],
             quality: Some(q.clone()),
+            metrics: Default::default(),
         };
         let tx = self
             .store()

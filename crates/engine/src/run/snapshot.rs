@@ -55,7 +55,7 @@ pub struct SnapshotReport {
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum SnapshotOutcome {
     /// Made.
-    Created(SnapshotReport),
+    Created(Box<SnapshotReport>),
     /// The policy refused the read; nothing was written.
     Denied {
         /// The recorded decision (`custodia policy explain ID`).
@@ -195,7 +195,7 @@ impl Workspace {
             }],
         )
         .await?;
-        Ok(SnapshotOutcome::Created(SnapshotReport {
+        Ok(SnapshotOutcome::Created(Box::new(SnapshotReport {
             version: format!("{dataset}@{version}"),
             path: file,
             rows: written.stats.rows,
@@ -203,7 +203,7 @@ impl Workspace {
             enforcement,
             manifest,
             millis: started.elapsed().as_millis() as u64,
-        }))
+        })))
     }
 
     /// Whether a subject is listed in a snapshot version's manifest (for access and
