@@ -88,6 +88,12 @@ globs in custodia.toml. See docs/check.md for every rule.")]
     /// Training snapshots: create (consent-filtered, with a subject manifest), list, show,
     /// and which versions hold a subject.
     Snapshot(crate::snapshot::SnapshotArgs),
+    /// The model registry: list, show (card, metrics, training data), promote through the
+    /// model gate.
+    Models(crate::models::ModelsArgs),
+    /// Lineage: trace an artifact up- or downstream, the impact of a column change, the
+    /// root-cause diff of two model versions, stored OpenLineage events.
+    Lineage(crate::lineage::LineageArgs),
 }
 
 #[derive(Args)]
@@ -207,6 +213,8 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Pipeline(a) => crate::pipeline::run(a),
         Command::Run(a) => crate::run::run(a),
         Command::Snapshot(a) => crate::snapshot::snapshot(a),
+        Command::Models(a) => crate::models::models(a),
+        Command::Lineage(a) => crate::lineage::lineage(a),
     }
 }
 

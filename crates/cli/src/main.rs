@@ -9,6 +9,8 @@ mod check;
 mod commands;
 mod custody;
 mod demo;
+mod lineage;
+mod models;
 mod pipeline;
 mod policy;
 mod run;

@@ -14,6 +14,7 @@ use crate::{custody::with_workspace, EXIT_USAGE, EXIT_VIOLATIONS};
   custodia run pipelines/churn.yaml
   custodia run pipelines/churn.yaml --json
   custodia run pipelines/churn.yaml --fresh     # do not resume an unfinished run
+  custodia run pipelines/churn.yaml --openlineage-url http://localhost:5000
 
 Every read is decided by policy before any step runs (purpose, legal basis, residency);
 consent filters, masks and pseudonyms are applied in the query plan. A killed run resumes
@@ -31,6 +32,11 @@ pub struct RunArgs {
     /// Print the run report as JSON.
     #[arg(long)]
     json: bool,
+    /// Post the run's OpenLineage events (START, COMPLETE/FAIL) to this Marquez-compatible
+    /// endpoint, e.g. http://localhost:5000 (events go to /api/v1/lineage; they are stored
+    /// in the workspace either way).
+    #[arg(long, value_name = "URL")]
+    openlineage_url: Option<String>,
 }
 
 struct Progress {
@@ -152,7 +158,11 @@ pub fn run(a: RunArgs) -> Result<u8> {
             b
         };
         let progress = Progress { bar };
-        let r = ws.run_pipeline(&file, resume, &progress).await?;
+        let options = custodia_engine::run::RunOptions {
+            resume,
+            openlineage_url: a.openlineage_url.clone(),
+        };
+        let r = ws.run_pipeline_with(&file, &options, &progress).await?;
         progress.bar.finish_and_clear();
         Ok(r)
     })?;
@@ -169,6 +179,9 @@ pub fn run(a: RunArgs) -> Result<u8> {
             if report.resumed { " (resumed)" } else { "" },
             report.status
         );
+        for w in &report.warnings {
+            eprintln!("warning: {w}");
+        }
         if let Some(f) = &report.failure {
             eprintln!(
                 "error: {}{}",

@@ -14,6 +14,7 @@ mod documents;
 mod error;
 pub mod keyring;
 pub mod keys;
+pub mod lineage;
 pub mod models;
 pub mod policy;
 pub mod run;

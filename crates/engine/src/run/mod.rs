@@ -16,7 +16,9 @@
 //! `train`) are refused before anything runs, with the reason.
 
 mod deidentify;
+mod lineage;
 mod load;
+mod openlineage;
 mod output;
 mod quality;
 mod snapshot;
@@ -49,8 +51,22 @@ use datafusion::{
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+pub use lineage::{column_lineage, plan_lineage, Derivation, FieldLineage};
+pub use openlineage::{run_uuid, PRODUCER};
 pub use output::{parse_schema_json, parse_stats, psi, ColumnStats, DatasetStats, NumericStats};
 pub use quality::{CheckResult, DriftFinding, DriftKind, QualityReport};
+
+/// Drift of one dataset version against another: schema changes, null spikes and
+/// distribution shifts, from their stored statistics (what quality steps and `lineage
+/// diff` report).
+pub fn drift_between(
+    old: &DatasetStats,
+    old_schema: &[(String, String)],
+    new: &DatasetStats,
+    new_schema: &[(String, String)],
+) -> Vec<DriftFinding> {
+    quality::drift(old, old_schema, new, new_schema)
+}
 pub use snapshot::{SnapshotOutcome, SnapshotReport, SnapshotRequest, SNAPSHOTS_DIR};
 pub use subjects::{read_manifest, Manifest};
 pub use train::{digest_artifact, fit, LinearModel, Training};
@@ -70,6 +86,15 @@ pub enum Resume {
     Auto,
     /// Always start a new run.
     Fresh,
+}
+
+/// How to run a pipeline.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Resume or start fresh.
+    pub resume: Resume,
+    /// A Marquez-compatible endpoint to post the run's OpenLineage events to.
+    pub openlineage_url: Option<String>,
 }
 
 /// Whether a step ran now or was resumed from an earlier attempt of the same run.
@@ -183,6 +208,10 @@ pub struct RunReport {
     /// Why it failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<Failure>,
+    /// Things that went wrong around the run without failing it (an unreachable
+    /// OpenLineage endpoint).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// Hears about steps as they start and end, for progress displays.
@@ -252,6 +281,27 @@ impl Workspace {
         resume: Resume,
         observer: &dyn RunObserver,
     ) -> Result<RunReport, EngineError> {
+        self.run_pipeline_with(
+            file,
+            &RunOptions {
+                resume,
+                openlineage_url: None,
+            },
+            observer,
+        )
+        .await
+    }
+
+    /// [`Workspace::run_pipeline`] with every option.
+    pub async fn run_pipeline_with(
+        &self,
+        file: &Path,
+        options: &RunOptions,
+        observer: &dyn RunObserver,
+    ) -> Result<RunReport, EngineError> {
+        let resume = options.resume;
+        let url = options.openlineage_url.as_deref();
+        let mut warnings = Vec::new();
         let text = std::fs::read_to_string(file).map_err(|e| EngineError::io(file, e))?;
         let shown = file
             .strip_prefix(self.root())
@@ -330,6 +380,9 @@ impl Workspace {
                     rand::random::<u16>()
                 );
                 self.store().run_start(&id, &pipeline.name, &digest).await?;
+                let start =
+                    openlineage::start_event(&self.lineage_namespace(), &pipeline.name, &id);
+                warnings.extend(self.emit_lineage(&id, &start, url).await?);
                 let mut details = BTreeMap::new();
                 details.insert("pipeline_digest".into(), digest.clone());
                 details.insert("file".into(), shown.clone());
@@ -351,6 +404,7 @@ impl Workspace {
             status: "running".into(),
             steps: Vec::new(),
             failure: None,
+            warnings,
         };
 
         match self
@@ -393,6 +447,28 @@ impl Workspace {
             details,
         }])
         .await?;
+        let edges = self.store().run_lineage(&run_id).await?;
+        let mut stats = BTreeMap::new();
+        for s in &report.steps {
+            if let Some((d, v)) = s.output.rsplit_once('@') {
+                if let Some(v) = self
+                    .store()
+                    .dataset_version(d, v.parse().unwrap_or(0))
+                    .await?
+                {
+                    stats.insert(s.output.clone(), parse_stats(&v.stats));
+                }
+            }
+        }
+        let end = openlineage::end_event(&openlineage::EventInput {
+            namespace: &self.lineage_namespace(),
+            report: &report,
+            edges: &edges,
+            stats: &stats,
+        });
+        if let Some(w) = self.emit_lineage(&run_id, &end, url).await? {
+            report.warnings.push(w);
+        }
         Ok(report)
     }
 
@@ -586,6 +662,7 @@ impl Workspace {
                     run_id,
                     &dir,
                     step,
+                    &report.steps,
                 )
                 .await
                 .map_err(at)?;
@@ -609,8 +686,15 @@ impl Workspace {
         run_id: &str,
         dir: &Path,
         step: &Step,
+        done: &[StepReport],
     ) -> Result<StepReport, StepError> {
         let id = step.id.as_str();
+        let output_of = |step_id: &str| {
+            done.iter()
+                .find(|s| s.id == step_id)
+                .map(|s| s.output.clone())
+        };
+        let input_output = step.needs.first().and_then(|n| output_of(n));
         let mut enforcement = None;
         let mut loaded = None;
         let mut manifest_refs = None;
@@ -697,6 +781,52 @@ impl Workspace {
             }
             _ => unreachable!("refused before the run"),
         };
+        // Column lineage: (output column, input dataset, input column, how).
+        let mut lineage: Vec<(String, String, String, String)> = Vec::new();
+        match &step.kind {
+            StepKind::Sql { .. } | StepKind::Features { .. } => {
+                for (out, from) in lineage::column_lineage(frame.logical_plan()) {
+                    for ((table, col), how) in from {
+                        if let Some(v) = output_of(&table) {
+                            lineage.push((out.clone(), v, col, how.as_str().to_string()));
+                        }
+                    }
+                }
+            }
+            _ => {
+                let source = match &step.kind {
+                    StepKind::Ingest {
+                        source: Source::Files(p),
+                        ..
+                    } => Some(format!("file:{p}")),
+                    StepKind::Ingest {
+                        source: Source::Table { url, table },
+                        ..
+                    } => Some(format!("{}/{table}", load::shown(url))),
+                    _ => input_output.clone(),
+                };
+                if let Some(source) = source {
+                    for f in frame.schema().fields() {
+                        let c = f.name();
+                        let how = if let Some(t) =
+                            transforms.iter().find(|t| t.split(':').next() == Some(c))
+                        {
+                            format!("transform:{}", t.split(':').nth(1).unwrap_or(""))
+                        } else if enforcement.as_ref().is_some_and(|e| e.masked.contains(c)) {
+                            "transform:mask".into()
+                        } else if enforcement
+                            .as_ref()
+                            .is_some_and(|e| e.pseudonymized.contains(c))
+                        {
+                            "transform:pseudonymize".into()
+                        } else {
+                            "identity".into()
+                        };
+                        lineage.push((c.clone(), source.clone(), c.clone(), how));
+                    }
+                }
+            }
+        }
         let personal = |c: &str| {
             governing
                 .and_then(|g| g.column(c))
@@ -783,6 +913,19 @@ impl Workspace {
             .await
             .map_err(EngineError::from)?;
         step_report.output = format!("{dataset}@{version}");
+        let edges: Vec<custodia_store::ColumnEdge> = lineage
+            .into_iter()
+            .map(|(out, input, col, how)| custodia_store::ColumnEdge {
+                run_id: run_id.to_string(),
+                step: id.to_string(),
+                output_dataset: step_report.output.clone(),
+                output_column: out,
+                input_dataset: input,
+                input_column: col,
+                transform: how,
+            })
+            .collect();
+        tx.record_lineage(&edges).await.map_err(EngineError::from)?;
         tx.journal_put(
             run_id,
             id,

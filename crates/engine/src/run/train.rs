@@ -555,6 +555,41 @@ impl Workspace {
             .into());
         }
         report.output = format!("model:{model}@{version}");
+        // Lineage: the model's features and label from its input's columns.
+        let mut edges = Vec::new();
+        if let Trainer::Builtin {
+            target, features, ..
+        } = trainer
+        {
+            for (c, how) in features
+                .iter()
+                .map(|f| (f, "feature"))
+                .chain(std::iter::once((target, "label")))
+            {
+                edges.push(custodia_store::ColumnEdge {
+                    run_id: run_id.to_string(),
+                    step: id.to_string(),
+                    output_dataset: report.output.clone(),
+                    output_column: c.clone(),
+                    input_dataset: input.output.clone(),
+                    input_column: c.clone(),
+                    transform: how.into(),
+                });
+            }
+        } else {
+            for (c, _) in &input.schema {
+                edges.push(custodia_store::ColumnEdge {
+                    run_id: run_id.to_string(),
+                    step: id.to_string(),
+                    output_dataset: report.output.clone(),
+                    output_column: c.clone(),
+                    input_dataset: input.output.clone(),
+                    input_column: c.clone(),
+                    transform: "trainer_input".into(),
+                });
+            }
+        }
+        tx.record_lineage(&edges).await.map_err(EngineError::from)?;
         tx.journal_put(
             run_id,
             id,
