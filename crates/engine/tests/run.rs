@@ -595,3 +595,344 @@ async fn train_registers_a_model_with_card_and_manifest_and_promotion_runs_the_g
         other => panic!("{other:?}"),
     }
 }
+
+/// A real HTTP server on loopback that answers 200 to every request and keeps the bodies.
+fn lineage_listener() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let bodies = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = bodies.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let mut stream = stream.unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            assert!(line.starts_with("POST /api/v1/lineage "), "{line}");
+            let mut len = 0;
+            loop {
+                let mut h = String::new();
+                reader.read_line(&mut h).unwrap();
+                if h == "\r\n" || h.is_empty() {
+                    break;
+                }
+                if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap();
+                }
+            }
+            let mut body = vec![0; len];
+            reader.read_exact(&mut body).unwrap();
+            keep.lock().unwrap().push(String::from_utf8(body).unwrap());
+            stream
+                .write_all(
+                    b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                )
+                .unwrap();
+        }
+    });
+    (url, bodies)
+}
+
+#[tokio::test]
+async fn openlineage_events_are_posted_stored_and_carry_column_lineage() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(dir.path()).await;
+    for c in ["C1", "C2", "C3"] {
+        consent(&ws, c, Decision::Grant).await;
+    }
+    let (url, bodies) = lineage_listener();
+    let file = dir.path().join("pipelines/clv.yaml");
+    let r = ws
+        .run_pipeline_with(
+            &file,
+            &custodia_engine::run::RunOptions {
+                resume: Resume::Auto,
+                openlineage_url: Some(url),
+            },
+            &Quiet,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, "succeeded", "{r:?}");
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    let posted: Vec<serde_json::Value> = bodies
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|b| serde_json::from_str(b).unwrap())
+        .collect();
+    let types: Vec<&str> = posted
+        .iter()
+        .map(|e| e["eventType"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, vec!["START", "COMPLETE"]);
+    assert_eq!(posted[0]["run"]["runId"], posted[1]["run"]["runId"]);
+    let complete = &posted[1];
+    let clv = complete["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["name"] == "customer_features")
+        .unwrap();
+    let inputs =
+        &clv["facets"]["columnLineage"]["fields"]["customer_lifetime_value"]["inputFields"];
+    assert_eq!(inputs[0]["name"], "orders");
+    assert_eq!(inputs[0]["field"], "amount");
+    assert_eq!(inputs[0]["transformations"][0]["subtype"], "AGGREGATION");
+    let source = &complete["inputs"][0];
+    assert_eq!(source["name"], "file:data/orders/*.csv");
+    assert_eq!(
+        source["inputFacets"]["dataQualityMetrics"]["rowCount"], 4,
+        "{source}"
+    );
+    // Stored too, the same events.
+    let stored = ws.store().lineage_events(Some(&r.run_id)).await.unwrap();
+    assert_eq!(stored.len(), 2);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&stored[1].2).unwrap(),
+        *complete
+    );
+
+    // An unreachable endpoint warns; the run still succeeds and its events are stored.
+    let r = ws
+        .run_pipeline_with(
+            &file,
+            &custodia_engine::run::RunOptions {
+                resume: Resume::Fresh,
+                openlineage_url: Some("http://127.0.0.1:9".into()),
+            },
+            &Quiet,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, "succeeded");
+    assert!(!r.warnings.is_empty());
+    assert_eq!(
+        ws.store()
+            .lineage_events(Some(&r.run_id))
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn lineage_traces_impacts_and_diffs_two_trainings_down_to_the_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(dir.path()).await;
+    std::fs::write(
+        dir.path().join("contracts/churn_features.yaml"),
+        CHURN_FEATURES,
+    )
+    .unwrap();
+    ws.apply_contracts(&[dir.path().join("contracts")])
+        .await
+        .unwrap();
+    let orders = |scale: f64| {
+        let mut csv = String::from("customer_id,amount\n");
+        for c in 0..300 {
+            for k in 0..(1 + c % 4) {
+                csv.push_str(&format!(
+                    "C{c},{:.2}\n",
+                    ((c * 7 + k * 13) % 90) as f64 * scale + 0.5
+                ));
+            }
+        }
+        csv
+    };
+    for c in 0..300 {
+        consent(&ws, &format!("C{c}"), Decision::Grant).await;
+    }
+    std::fs::remove_file(dir.path().join("data/orders/b.csv")).unwrap();
+    std::fs::write(dir.path().join("data/orders/a.csv"), orders(1.0)).unwrap();
+    std::fs::create_dir_all(dir.path().join("models")).unwrap();
+    std::fs::write(dir.path().join("models/churn.yaml"), "risk: limited\n").unwrap();
+    let file = dir.path().join("pipelines/churn.yaml");
+    std::fs::write(&file, TRAIN_PIPELINE).unwrap();
+    assert_eq!(
+        ws.run_pipeline(&file, Resume::Auto, &Quiet)
+            .await
+            .unwrap()
+            .status,
+        "succeeded"
+    );
+    // The upstream export switches amounts to cents: the model trained on it degrades.
+    std::fs::write(dir.path().join("data/orders/a.csv"), orders(100.0)).unwrap();
+    assert_eq!(
+        ws.run_pipeline(&file, Resume::Fresh, &Quiet)
+            .await
+            .unwrap()
+            .status,
+        "succeeded"
+    );
+
+    let g = ws.lineage_graph().await.unwrap();
+    let root = g.resolve("model:churn@2.customer_lifetime_value").unwrap();
+    let up = g.trace(&root, custodia_engine::lineage::Direction::Upstream);
+    let text = up.text();
+    for expected in [
+        "snapshots.churn_training@2.customer_lifetime_value",
+        "churn_features@2.customer_lifetime_value",
+        "orders@2.amount  (aggregate)",
+        "file:data/orders/*.csv.amount",
+    ] {
+        assert!(text.contains(expected), "{expected} missing from\n{text}");
+    }
+    assert!(!text.contains("@1"), "v2's lineage mixes in v1:\n{text}");
+    assert!(up.dot().starts_with("digraph lineage"));
+    assert!(up.mermaid().contains("-->|aggregate|"));
+
+    let impact = ws.lineage_impact("orders.amount").await.unwrap();
+    assert!(impact.models.contains_key("churn"), "{impact:?}");
+    assert!(impact.snapshots.contains_key("snapshots.churn_training"));
+    assert_eq!(
+        impact.datasets["churn_features"]
+            .iter()
+            .cloned()
+            .collect::<Vec<_>>(),
+        vec!["churned", "customer_lifetime_value"]
+    );
+
+    let d = ws.lineage_diff("churn", 1, 2).await.unwrap();
+    let names: Vec<&str> = d.changes.iter().map(|c| c.dataset.as_str()).collect();
+    assert_eq!(names[0], "orders", "{d:?}");
+    let cause = d.likely_cause.clone().unwrap();
+    assert!(cause.starts_with("orders@2 column amount"), "{cause}");
+    assert!(cause.contains("psi"), "{cause}");
+}
+
+/// Validates an event against the OpenLineage 2-0-2 RunEvent schema, and each facet whose
+/// schema is vendored (tests/fixtures/openlineage) against its own; all offline.
+fn validate_openlineage(event: &serde_json::Value) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/openlineage");
+    let load = |f: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.join(f)).unwrap()).unwrap()
+    };
+    let core = load("OpenLineage.json");
+    let validator = |root: &str| {
+        jsonschema::options()
+            .with_draft(jsonschema::Draft::Draft202012)
+            .should_validate_formats(true)
+            .with_resource(
+                "https://openlineage.io/spec/2-0-2/OpenLineage.json",
+                jsonschema::Resource::from_contents(core.clone()).unwrap(),
+            )
+            .build(&serde_json::json!({"$ref": root}))
+            .unwrap()
+    };
+    let run_event = validator("https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent");
+    let errors: Vec<String> = run_event
+        .iter_errors(event)
+        .map(|e| format!("{e} at {}", e.instance_path))
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}\n{event:#}");
+    for (file, name, facets) in [
+        ("ColumnLineageDatasetFacet.json", "columnLineage", "facets"),
+        (
+            "DataQualityAssertionsDatasetFacet.json",
+            "dataQualityAssertions",
+            "facets",
+        ),
+        (
+            "DataQualityMetricsInputDatasetFacet.json",
+            "dataQualityMetrics",
+            "inputFacets",
+        ),
+    ] {
+        let schema = load(file);
+        let id = schema["$id"].as_str().unwrap().to_string();
+        let def = file.trim_end_matches(".json");
+        let v = jsonschema::options()
+            .with_draft(jsonschema::Draft::Draft202012)
+            .should_validate_formats(true)
+            .with_resource(
+                "https://openlineage.io/spec/2-0-2/OpenLineage.json",
+                jsonschema::Resource::from_contents(core.clone()).unwrap(),
+            )
+            .with_resource(
+                id.clone(),
+                jsonschema::Resource::from_contents(schema).unwrap(),
+            )
+            .build(&serde_json::json!({"$ref": format!("{id}#/$defs/{def}")}))
+            .unwrap();
+        for ds in ["inputs", "outputs"] {
+            for d in event[ds].as_array().unwrap() {
+                if let Some(f) = d[facets].get(name) {
+                    assert!(
+                        f["_schemaURL"].as_str().unwrap().starts_with(&id),
+                        "{name} claims {} but is checked against {id}",
+                        f["_schemaURL"]
+                    );
+                    let errors: Vec<String> = v.iter_errors(f).map(|e| e.to_string()).collect();
+                    assert!(errors.is_empty(), "{name}: {errors:?}\n{f:#}");
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn openlineage_events_validate_against_the_openlineage_json_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(dir.path()).await;
+    std::fs::write(dir.path().join("contracts/orders.yaml"), ORDERS_EXPECT).unwrap();
+    ws.apply_contracts(&[dir.path().join("contracts")])
+        .await
+        .unwrap();
+    for c in ["C1", "C2", "C3", "C4"] {
+        consent(&ws, c, Decision::Grant).await;
+    }
+    // COMPLETE with every facet kind: a warn-only quality step, a load.
+    let file = dir.path().join("pipelines/q.yaml");
+    std::fs::write(&file, QUALITY_PIPELINE.replace("ON_FAILURE", "warn")).unwrap();
+    let ok = ws.run_pipeline(&file, Resume::Auto, &Quiet).await.unwrap();
+    assert_eq!(ok.status, "succeeded", "{ok:?}");
+    // FAIL: a blocking check on a negative amount.
+    std::fs::write(
+        dir.path().join("data/orders/b.csv"),
+        "customer_id,amount\nC1,4.5\nC4,-7\n",
+    )
+    .unwrap();
+    std::fs::write(&file, QUALITY_PIPELINE.replace("ON_FAILURE", "block")).unwrap();
+    let failed = ws.run_pipeline(&file, Resume::Auto, &Quiet).await.unwrap();
+    assert_eq!(failed.status, "failed");
+    let mut kinds = Vec::new();
+    for r in [&ok, &failed] {
+        for (_, kind, body) in ws.store().lineage_events(Some(&r.run_id)).await.unwrap() {
+            let event: serde_json::Value = serde_json::from_str(&body).unwrap();
+            validate_openlineage(&event);
+            kinds.push(kind);
+        }
+    }
+    assert_eq!(kinds, vec!["START", "COMPLETE", "START", "FAIL"]);
+    // The FAIL event says why, and the assertions facet names the failed check.
+    let fail: serde_json::Value = serde_json::from_str(
+        &ws.store()
+            .lineage_events(Some(&failed.run_id))
+            .await
+            .unwrap()[1]
+            .2,
+    )
+    .unwrap();
+    assert!(fail["run"]["facets"]["errorMessage"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("min on amount"));
+    let orders = fail["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["name"] == "orders")
+        .unwrap();
+    let failed_checks: Vec<&serde_json::Value> = orders["facets"]["dataQualityAssertions"]
+        ["assertions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["success"] == false)
+        .collect();
+    assert_eq!(failed_checks.len(), 1);
+    assert_eq!(failed_checks[0]["column"], "amount");
+}

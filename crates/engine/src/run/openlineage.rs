@@ -149,7 +149,7 @@ pub(crate) fn end_event(x: &EventInput) -> Value {
         }
         if !fields.is_empty() {
             facets["columnLineage"] = with(
-                facet("1-2-0/ColumnLineageDatasetFacet.json#/$defs/ColumnLineageDatasetFacet"),
+                facet("1-1-0/ColumnLineageDatasetFacet.json#/$defs/ColumnLineageDatasetFacet"),
                 json!({"fields": fields.into_iter().map(|(k, v)| (k.to_string(), json!({"inputFields": v}))).collect::<serde_json::Map<_, _>>()}),
             );
         }
@@ -171,7 +171,7 @@ pub(crate) fn end_event(x: &EventInput) -> Value {
             .collect();
         if !assertions.is_empty() {
             facets["dataQualityAssertions"] = with(
-                facet("1-0-1/DataQualityAssertionsDatasetFacet.json#/$defs/DataQualityAssertionsDatasetFacet"),
+                facet("1-2-0/DataQualityAssertionsDatasetFacet.json#/$defs/DataQualityAssertionsDatasetFacet"),
                 json!({"assertions": assertions}),
             );
         }
@@ -226,7 +226,7 @@ fn quality_metrics(stats: &DatasetStats) -> Value {
         columns.insert(c.name.clone(), m);
     }
     with(
-        facet("1-0-2/DataQualityMetricsInputDatasetFacet.json#/$defs/DataQualityMetricsInputDatasetFacet"),
+        facet("1-0-3/DataQualityMetricsInputDatasetFacet.json#/$defs/DataQualityMetricsInputDatasetFacet"),
         json!({"rowCount": stats.rows, "columnMetrics": columns}),
     )
 }
