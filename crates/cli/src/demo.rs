@@ -1,6 +1,8 @@
 //! `custodia demo`: a sample workspace in a temp dir — generated product reviews (CSV, free
 //! text with emails and phone numbers) and a customers table (Parquet) — scanned and
-//! de-identified, with a round trip through detokenize to show tokens are reversible.
+//! de-identified, with a round trip through detokenize to show tokens are reversible; then
+//! the custody record, policy, and a weekly ML pipeline whose retrain after an upstream
+//! unit change is traced to its cause (`demo_ml`).
 
 use std::{path::Path, sync::Arc};
 
@@ -240,8 +242,9 @@ pub fn run() -> Result<u8> {
     Ok(if identical && verified { 0 } else { 1 })
 }
 
-/// Steps 5–10: the custody record on the same folder — workspace, contract, consent,
-/// per-subject keys and a shred, and an audit log verified from its export.
+/// Steps 5–15: the custody record on the same folder — workspace, contract, consent,
+/// per-subject keys and a shred, policy, the ML pipeline with its lineage, and an audit log
+/// verified from its export.
 async fn custody_record(dir: &Path, analyzer: &Analyzer) -> Result<bool> {
     use custodia_engine::{audit_log, keyring::SubjectColumn, InitOptions, Registered, Workspace};
     println!("\n5. make it a workspace: custodia.toml, store (SQLite), regions eu and us\n");
@@ -372,8 +375,10 @@ async fn custody_record(dir: &Path, analyzer: &Analyzer) -> Result<bool> {
         }
     }
 
+    let story = crate::demo_ml::ml_pipeline(dir, &ws).await?;
+
     println!(
-        "\n10. export the audit log and verify it as an auditor would (offline, public key only)\n"
+        "\n15. export the audit log and verify it as an auditor would (offline, public key only)\n"
     );
     let export = dir.join("audit-export");
     let (entries, checkpoints) = audit_log::export(&ws, &export).await?;
@@ -396,5 +401,5 @@ async fn custody_record(dir: &Path, analyzer: &Analyzer) -> Result<bool> {
             false
         }
     };
-    Ok(ok && reopened.shredded > 0)
+    Ok(ok && reopened.shredded > 0 && story)
 }

@@ -9,6 +9,7 @@ mod check;
 mod commands;
 mod custody;
 mod demo;
+mod demo_ml;
 mod lineage;
 mod models;
 mod pipeline;

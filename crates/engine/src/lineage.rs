@@ -435,6 +435,10 @@ impl Workspace {
                 findings: vec![],
             };
             if let (Some(da), Some(db)) = (&da, &db) {
+                if da.content_hash == db.content_hash {
+                    // Rewritten, not changed.
+                    continue;
+                }
                 change.rows = Some((da.row_count, db.row_count));
                 change.findings = crate::run::drift_between(
                     &parse_stats(&da.stats),
@@ -442,6 +446,10 @@ impl Workspace {
                     &parse_stats(&db.stats),
                     &parse_schema_json(&db.schema_json),
                 );
+                // The strongest finding first: how far past its threshold it is.
+                change
+                    .findings
+                    .sort_by(|x, y| (y.value / y.threshold).total_cmp(&(x.value / x.threshold)));
             }
             changes.push(change);
         }

@@ -340,20 +340,29 @@ pub fn psi(old_percentiles: &[f64], new_values: &[f64]) -> Option<f64> {
     if old_percentiles.len() != 99 || new_values.is_empty() {
         return None;
     }
-    let old_deciles: Vec<f64> = (1..10).map(|k| old_percentiles[k * 10 - 1]).collect();
-    let mut counts = [0u64; 10];
-    for v in new_values {
-        let bin = old_deciles.partition_point(|d| d < v);
-        counts[bin] += 1;
-    }
-    let n = new_values.len() as f64;
+    // Bins between the old column's distinct deciles. The expected share of each bin is
+    // measured on the old percentiles themselves rather than assumed to be a tenth: with
+    // repeated values (counts, flags, small integers) deciles coincide and bins merge.
+    let mut edges: Vec<f64> = (1..10).map(|k| old_percentiles[k * 10 - 1]).collect();
+    edges.dedup();
+    let shares = |values: &[f64]| {
+        let mut counts = vec![0u64; edges.len() + 1];
+        for v in values {
+            counts[edges.partition_point(|d| d < v)] += 1;
+        }
+        counts
+            .into_iter()
+            .map(|c| c as f64 / values.len() as f64)
+            .collect::<Vec<f64>>()
+    };
+    let (expected, actual) = (shares(old_percentiles), shares(new_values));
     let eps = 1e-4;
     Some(
-        counts
+        expected
             .iter()
-            .map(|&c| {
-                let p = (c as f64 / n).max(eps);
-                let q = 0.1;
+            .zip(&actual)
+            .map(|(q, p)| {
+                let (q, p) = (q.max(eps), p.max(eps));
                 (p - q) * (p / q).ln()
             })
             .sum(),
@@ -426,5 +435,20 @@ mod tests {
         let cents: Vec<f64> = values.iter().map(|x| x * 100.0).collect();
         let shifted = psi(&v.percentiles, &cents).unwrap();
         assert!(same < 0.01 && shifted > 0.25, "{same} {shifted}");
+        // Repeated values (quantities 1–3, a 0/1 flag): deciles coincide; the same
+        // distribution is still stable and a real change still shows.
+        let pct = |xs: &[f64]| -> Vec<f64> {
+            let mut v = xs.to_vec();
+            v.sort_by(f64::total_cmp);
+            (1..100).map(|k| v[(v.len() - 1) * k / 100]).collect()
+        };
+        let qty: Vec<f64> = (0..3000).map(|i| (1 + i % 3) as f64).collect();
+        let qty2: Vec<f64> = (0..2000).map(|i| (1 + (i * 7) % 3) as f64).collect();
+        assert!(psi(&pct(&qty), &pct(&qty2)).unwrap() < 0.1);
+        let flag: Vec<f64> = (0..1000).map(|i| f64::from(i % 7 == 0)).collect();
+        let flag2: Vec<f64> = (0..1200).map(|i| f64::from(i % 7 == 3)).collect();
+        assert!(psi(&pct(&flag), &pct(&flag2)).unwrap() < 0.1);
+        let more: Vec<f64> = (0..1000).map(|i| f64::from(i % 2 == 0)).collect();
+        assert!(psi(&pct(&flag), &pct(&more)).unwrap() > 0.25);
     }
 }
