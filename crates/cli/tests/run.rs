@@ -166,3 +166,217 @@ fn a_killed_run_resumes_without_doing_anything_twice() {
         "{err}"
     );
 }
+
+/// Kill -9 right after the rows reached a MariaDB (append) or PostgreSQL (replace) table but
+/// before the step was journaled: the rerun resumes and the table holds each row once.
+#[test]
+fn a_run_killed_after_a_database_load_does_not_load_twice() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let targets = rt.block_on(async {
+        [
+            (custodia_testkit::fresh_mysql("cli_kill").await, "append"),
+            (
+                custodia_testkit::fresh_postgres("cli_kill").await,
+                "replace",
+            ),
+        ]
+    });
+    for (url, mode) in targets {
+        let Some(url) = url else { continue };
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        setup(dir);
+        std::fs::write(
+            dir.join("pipelines/clv.yaml"),
+            PIPELINE.replace(
+                "    table: customer_features\n    mode: append\n",
+                &format!("    target: {url}\n    table: customer_features\n    mode: {mode}\n"),
+            ),
+        )
+        .unwrap();
+        kill_at(dir, "after_load:load");
+        let r = json_run(dir);
+        assert_eq!(r["resumed"], true, "{r}");
+        let states: Vec<&str> = r["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["state"].as_str().unwrap())
+            .collect();
+        assert_eq!(states, vec!["resumed", "resumed", "ran"], "{url}");
+        assert_eq!(
+            r["steps"][2]["loaded"], 0,
+            "the killed attempt's rows stand: {url}"
+        );
+        let n: i64 = rt.block_on(async {
+            sqlx::any::install_default_drivers();
+            let mut c = <sqlx::AnyConnection as sqlx::Connection>::connect(&url)
+                .await
+                .unwrap();
+            sqlx::Row::get(
+                &sqlx::Executor::fetch_one(&mut c, "SELECT COUNT(*) FROM customer_features")
+                    .await
+                    .unwrap(),
+                0,
+            )
+        });
+        assert_eq!(n, 700, "{url}: every customer exactly once");
+    }
+}
+
+/// The registry, snapshot and lineage commands on a trained model, through the binary.
+#[test]
+fn models_snapshots_and_lineage_commands() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    setup(dir);
+    // Consent-based this time: the snapshot is consent-filtered, the card gets its scope.
+    std::fs::write(
+        dir.join("contracts/customer_features.yaml"),
+        FEATURES
+            .replace(
+                "  - name: customer_lifetime_value\n    classification: L0\n",
+                "  - name: customer_lifetime_value\n    classification: L0\n  - name: big\n    classification: L0\n",
+            )
+            .replace("legal_basis: contract", "legal_basis: consent"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("contracts/orders.yaml"),
+        ORDERS.replace("legal_basis: contract", "legal_basis: consent"),
+    )
+    .unwrap();
+    let mut consent = String::from("customer_id,purpose,status,timestamp\n");
+    for i in 0..700 {
+        let status = if i == 7 { "withdrawn" } else { "granted" };
+        consent.push_str(&format!(
+            "C{i},model_training,granted,2026-01-01T00:00:00Z\n"
+        ));
+        if status == "withdrawn" {
+            consent.push_str(&format!(
+                "C{i},model_training,withdrawn,2026-02-01T00:00:00Z\n"
+            ));
+        }
+    }
+    std::fs::write(dir.join("data/consent.csv"), consent).unwrap();
+    let o = custodia(dir)
+        .args([
+            "consent",
+            "import",
+            "data/consent.csv",
+            "--jurisdiction",
+            "eu",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(custodia(dir)
+        .args(["contract", "apply", "contracts/"])
+        .output()
+        .unwrap()
+        .status
+        .success());
+    std::fs::write(dir.join("models.yaml"), "risk: limited\n").unwrap();
+    std::fs::write(
+        dir.join("pipelines/clv.yaml"),
+        PIPELINE
+            .replace(
+                "SUM(amount) AS customer_lifetime_value FROM",
+                "SUM(amount) AS customer_lifetime_value, CASE WHEN SUM(amount) > 40 THEN 1 ELSE 0 END AS big FROM",
+            )
+            + "  - id: snap\n    kind: snapshot\n    needs: [clv]\n    name: clv_training\n  - id: train\n    kind: train\n    needs: [snap]\n    model: big_spender\n    algorithm: logistic_regression\n    label: big\n    features: [customer_lifetime_value]\n    card: models.yaml\n",
+    )
+    .unwrap();
+    json_run(dir);
+    let out = |args: &[&str]| {
+        let o = custodia(dir).args(args).output().unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let (code, list, _) = out(&["models", "list", "--json"]);
+    assert_eq!(code, Some(0));
+    let list: serde_json::Value = serde_json::from_str(&list).unwrap();
+    assert_eq!(list[0]["model"], "big_spender");
+    assert_eq!(list[0]["stage"], "registered");
+    // The card template gives the risk but no owner, and the contract names none: refused.
+    let (code, _, err) = out(&["models", "promote", "big_spender@1"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("model.incomplete") && err.contains("owner"),
+        "{err}"
+    );
+    std::fs::write(
+        dir.join("models.yaml"),
+        "risk: limited\nowner: ml@example.com\n",
+    )
+    .unwrap();
+    json_run_fresh(dir);
+    let (code, text, err) = out(&["models", "promote", "big_spender@2"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(text.contains("big_spender@2 is in production"), "{text}");
+    let (_, show, _) = out(&["models", "show", "big_spender@2"]);
+    assert!(
+        show.contains("production") && show.contains("owner: ml@example.com"),
+        "{show}"
+    );
+
+    let (code, snaps, _) = out(&["snapshot", "list", "--json"]);
+    assert_eq!(code, Some(0));
+    let snaps: serde_json::Value = serde_json::from_str(&snaps).unwrap();
+    assert_eq!(snaps[0]["snapshot"], "clv_training");
+    assert_eq!(snaps[0]["subjects"], 699, "C7 withdrew");
+    let (code, contains, err) = out(&["snapshot", "contains", "clv_training", "customer_id:C8"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        contains.contains("clv_training@1, clv_training@2"),
+        "{contains}"
+    );
+    let (_, absent, _) = out(&["snapshot", "contains", "clv_training", "customer_id:C7"]);
+    assert!(absent.contains("in no version"), "{absent}");
+
+    let (code, mermaid, err) = out(&[
+        "lineage",
+        "trace",
+        "model:big_spender@2.customer_lifetime_value",
+        "--upstream",
+        "--format",
+        "mermaid",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        mermaid.starts_with("flowchart LR") && mermaid.contains("orders@2.amount"),
+        "{mermaid}"
+    );
+    let (_, impact, _) = out(&["lineage", "impact", "orders.amount", "--json"]);
+    let impact: serde_json::Value = serde_json::from_str(&impact).unwrap();
+    assert!(impact["models"]["big_spender"].is_array(), "{impact}");
+    let (_, events, _) = out(&["lineage", "events"]);
+    assert_eq!(
+        events.lines().count(),
+        4,
+        "two runs, START and COMPLETE each"
+    );
+    let (code, _, err) = out(&["lineage", "trace", "nonexistent.col"]);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("not a dataset, column or model lineage knows"),
+        "{err}"
+    );
+}
+
+fn json_run_fresh(dir: &Path) -> serde_json::Value {
+    let out = custodia(dir)
+        .args(["run", "pipelines/clv.yaml", "--json", "--fresh"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}

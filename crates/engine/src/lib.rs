@@ -28,8 +28,8 @@ pub use custodia_policy::{
     BUILTIN as BUILTIN_POLICY, BUILTIN_PARAMS,
 };
 pub use custodia_store::{
-    ConsentEvent, ConsentState, ContractRecord, DatasetVersion, ModelVersion, Registered,
-    SubjectKeyLookup,
+    ColumnEdge, ConsentEvent, ConsentState, ContractRecord, DatasetVersion, ModelVersion,
+    Registered, SubjectKeyLookup,
 };
 pub use deid::{
     deidentify_file, detokenize_file, DeidPlan, DeidReport, DeidRule, DetokenizeReport,

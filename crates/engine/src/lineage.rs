@@ -71,6 +71,12 @@ pub struct Graph {
 }
 
 impl Graph {
+    /// A graph over given edges (tests, fuzzing; [`Workspace::lineage_graph`] reads the
+    /// store's).
+    pub fn from_edges(edges: Vec<ColumnEdge>) -> Graph {
+        Graph { edges }
+    }
+
     /// The latest version of a dataset (or model) name among the nodes.
     fn latest(&self, name: &str) -> Option<String> {
         self.edges
