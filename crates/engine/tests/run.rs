@@ -936,3 +936,65 @@ async fn openlineage_events_validate_against_the_openlineage_json_schema() {
     assert_eq!(failed_checks.len(), 1);
     assert_eq!(failed_checks[0]["column"], "amount");
 }
+
+#[tokio::test]
+async fn an_external_trainer_gets_its_input_and_its_outputs_are_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(dir.path()).await;
+    std::fs::write(
+        dir.path().join("contracts/churn_features.yaml"),
+        CHURN_FEATURES,
+    )
+    .unwrap();
+    ws.apply_contracts(&[dir.path().join("contracts")])
+        .await
+        .unwrap();
+    for c in ["C1", "C2", "C3", "C4"] {
+        consent(&ws, c, Decision::Grant).await;
+    }
+    // The trainer checks its input is the snapshot's Parquet file and writes two files.
+    let script = "test -s \"$CUSTODIA_INPUT\" && case \"$CUSTODIA_INPUT\" in *training.parquet) ;; *) exit 9;; esac && echo weights > \"$CUSTODIA_OUTPUT_DIR/model.bin\" && echo '{\"auc\": 0.71, \"note\": \"text is ignored\"}' > \"$CUSTODIA_OUTPUT_DIR/metrics.json\"";
+    let pipeline = |command: &str| {
+        TRAIN_PIPELINE.replace(
+            "    algorithm: logistic_regression\n    label: churned\n    features: [customer_lifetime_value, order_count]\n",
+            &format!("    command: [sh, -c, {}]\n    outputs: [model.bin, metrics.json]\n", serde_json::to_string(command).unwrap()),
+        )
+    };
+    std::fs::create_dir_all(dir.path().join("models")).unwrap();
+    std::fs::write(dir.path().join("models/churn.yaml"), "risk: limited\n").unwrap();
+    let file = dir.path().join("pipelines/churn.yaml");
+    std::fs::write(&file, pipeline(script)).unwrap();
+    let r = ws.run_pipeline(&file, Resume::Auto, &Quiet).await.unwrap();
+    assert_eq!(r.status, "succeeded", "{r:?}");
+    let t = r.steps.last().unwrap();
+    assert_eq!(t.output, "model:churn@1");
+    assert_eq!(t.metrics.get("auc"), Some(&0.71));
+    assert!(!t.metrics.contains_key("note"));
+    let m = ws.model_version("churn", None).await.unwrap();
+    assert_eq!(m.algorithm, "command");
+    assert!(dir.path().join(&m.artifact).join("model.bin").is_file());
+
+    // A trainer that fails, or forgets a declared output, fails the step with where to look.
+    std::fs::write(&file, pipeline("echo oops >&2; exit 3")).unwrap();
+    let r = ws.run_pipeline(&file, Resume::Fresh, &Quiet).await.unwrap();
+    let f = r.failure.unwrap();
+    assert!(
+        f.message.contains("exited with") && f.message.contains("stderr.log"),
+        "{}",
+        f.message
+    );
+    std::fs::write(
+        &file,
+        pipeline("echo x > \"$CUSTODIA_OUTPUT_DIR/model.bin\""),
+    )
+    .unwrap();
+    let r = ws.run_pipeline(&file, Resume::Fresh, &Quiet).await.unwrap();
+    let f = r.failure.unwrap();
+    assert!(
+        f.message
+            .contains("did not write its declared outputs metrics.json"),
+        "{}",
+        f.message
+    );
+    assert_eq!(ws.store().model_versions("churn").await.unwrap().len(), 1);
+}
