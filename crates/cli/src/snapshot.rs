@@ -22,8 +22,8 @@ enum SnapshotCommand {
     /// Make a versioned training snapshot of files: only the rows the purpose allows now
     /// (consent or opt-out joined against the ledger), with a manifest of who is in it.
     #[command(after_help = "Examples:
-  custodia snapshot create churn_training --from data/features.parquet --dataset customer_features --purpose model_training
-  custodia snapshot create churn_training --from 'exports/*.csv' --dataset orders --purpose model_training --json
+  custodia snapshot create churn_training --from data/features.parquet --dataset customer_features --purpose model_training --role ml_engineer
+  custodia snapshot create churn_training --from 'exports/*.csv' --dataset orders --purpose model_training --role ml_engineer --json
 
 Exit 0 when made, 1 when the policy denies the read (the rule and the fix are printed;
 `custodia policy explain ID` shows the decision), 2 on bad input.")]

@@ -262,7 +262,7 @@ async fn main() -> Result<()> {
         source: orders.display().to_string(),
         dataset: "orders".into(),
         purpose: Purpose::new("model_training")?,
-        role: None,
+        role: Some("ml_engineer".into()),
     };
     let mut custodia = Vec::new();
     let mut kept = (0, 0);
