@@ -9,7 +9,7 @@ use custodia_store::ColumnEdge;
 use serde::Serialize;
 
 use crate::{
-    run::{parse_schema_json, parse_stats, DriftFinding, Training},
+    run::{dataset_name as name_of, parse_schema_json, parse_stats, DriftFinding, Training},
     workspace::Workspace,
     EngineError,
 };
@@ -52,10 +52,6 @@ pub struct Trace {
     /// Edges reached: `(from, to, how)` with column-qualified nodes, or dataset nodes when
     /// the root is a whole dataset.
     pub edges: Vec<(String, String, String)>,
-}
-
-fn name_of(version: &str) -> &str {
-    version.rsplit_once('@').map_or(version, |(n, _)| n)
 }
 
 fn version_of(version: &str) -> i64 {

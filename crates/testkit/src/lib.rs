@@ -20,34 +20,7 @@ pub const POSTGRES_URL_ENV: &str = "CUSTODIA_TEST_POSTGRES_URL";
 /// When `CI=true` and no URL is set, or when the server refuses the database: tests want
 /// the failure, not an error to unwrap.
 pub async fn fresh_postgres(prefix: &str) -> Option<String> {
-    let Ok(base) = std::env::var(POSTGRES_URL_ENV) else {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true but {POSTGRES_URL_ENV} is not set: run the tests through scripts/test"
-        );
-        eprintln!("note: {POSTGRES_URL_ENV} not set; PostgreSQL half skipped");
-        return None;
-    };
-    let name = format!(
-        "{prefix}_{}_{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::SeqCst)
-    );
-    sqlx::any::install_default_drivers();
-    let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&base)
-        .await
-        .unwrap_or_else(|e| panic!("{POSTGRES_URL_ENV}: {e}"));
-    // A pid can repeat across runs; a leftover database of that name is stale.
-    for sql in [
-        format!("DROP DATABASE IF EXISTS {name}"),
-        format!("CREATE DATABASE {name}"),
-    ] {
-        sqlx::Executor::execute(&mut admin, sql.as_str())
-            .await
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
-    }
-    let (prefix, _) = base.rsplit_once('/').expect("the URL names a database");
-    Some(format!("{prefix}/{name}"))
+    fresh_database(POSTGRES_URL_ENV, "PostgreSQL", prefix).await
 }
 
 /// The variable `scripts/services` sets for MariaDB (MySQL protocol).
@@ -59,12 +32,17 @@ pub const MYSQL_URL_ENV: &str = "CUSTODIA_TEST_MYSQL_URL";
 /// # Panics
 /// When `CI=true` and no URL is set, or when the server refuses the database.
 pub async fn fresh_mysql(prefix: &str) -> Option<String> {
-    let Ok(base) = std::env::var(MYSQL_URL_ENV) else {
+    fresh_database(MYSQL_URL_ENV, "MySQL", prefix).await
+}
+
+/// A fresh database on the server whose URL is in `env` (both dialects take the same SQL).
+async fn fresh_database(env: &str, server: &str, prefix: &str) -> Option<String> {
+    let Ok(base) = std::env::var(env) else {
         assert!(
             std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true but {MYSQL_URL_ENV} is not set: run the tests through scripts/test"
+            "CI=true but {env} is not set: run the tests through scripts/test"
         );
-        eprintln!("note: {MYSQL_URL_ENV} not set; MySQL half skipped");
+        eprintln!("note: {env} not set; {server} half skipped");
         return None;
     };
     let name = format!(
@@ -75,7 +53,8 @@ pub async fn fresh_mysql(prefix: &str) -> Option<String> {
     sqlx::any::install_default_drivers();
     let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&base)
         .await
-        .unwrap_or_else(|e| panic!("{MYSQL_URL_ENV}: {e}"));
+        .unwrap_or_else(|e| panic!("{env}: {e}"));
+    // A pid can repeat across runs; a leftover database of that name is stale.
     for sql in [
         format!("DROP DATABASE IF EXISTS {name}"),
         format!("CREATE DATABASE {name}"),

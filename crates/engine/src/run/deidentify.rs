@@ -147,10 +147,7 @@ impl Workspace {
         contract: &Contract,
         key: &str,
     ) -> Result<HashMap<String, SubjectDataKey>, StepError> {
-        let region = contract
-            .region
-            .clone()
-            .unwrap_or_else(|| self.config().default_region().clone());
+        let region = self.contract_region(contract);
         let kind = subject_kind(contract, key);
         let values = frame
             .clone()

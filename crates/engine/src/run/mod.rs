@@ -504,36 +504,19 @@ impl Workspace {
             let purpose = pipeline
                 .purpose_of(step)
                 .expect("validated: every read has a purpose");
-            let input = DecisionInput {
-                purpose: purpose.as_str().to_string(),
-                dataset: custodia_policy::DatasetInput {
-                    name: dataset.clone(),
-                    ..Default::default()
-                },
-                compute_region: Some(region.as_str().to_string()),
-                storage_region: Some(region.as_str().to_string()),
-                actor: custodia_policy::Actor {
-                    roles: pipeline.role.iter().cloned().collect(),
-                    ..Default::default()
-                },
-                ..Default::default()
-            };
             let rec = self
-                .decide(&mut policy, input)
+                .decide(
+                    &mut policy,
+                    read_input(dataset, purpose, region, pipeline.role.as_deref()),
+                )
                 .await
                 .map_err(|e| (Some(step.id.clone()), e.into()))?;
             if !rec.decision.allow {
-                let why: Vec<String> = rec
-                    .decision
-                    .denials
-                    .iter()
-                    .map(|d| format!("{}: {}; fix: {}", d.rule, d.message, d.fix))
-                    .collect();
                 return Err((
                     Some(step.id.clone()),
                     denied(format!(
                         "policy denies reading dataset {dataset:?} for purpose {purpose} in region {region} (decision {}; `custodia policy explain {}`): {}",
-                        rec.id, rec.id, why.join("; ")
+                        rec.id, rec.id, denials(&rec.decision)
                     )),
                 ));
             }
@@ -1096,6 +1079,53 @@ impl Workspace {
         }
         let kept = kept.unwrap_or_else(|| subjects.all());
         Ok((frame, e, kept))
+    }
+}
+
+/// A read of `dataset` for `purpose`, computed and stored in `region`, by `role`.
+fn read_input(
+    dataset: &str,
+    purpose: &custodia_core::Purpose,
+    region: &Region,
+    role: Option<&str>,
+) -> DecisionInput {
+    DecisionInput {
+        purpose: purpose.as_str().to_string(),
+        dataset: custodia_policy::DatasetInput {
+            name: dataset.to_string(),
+            ..Default::default()
+        },
+        compute_region: Some(region.as_str().to_string()),
+        storage_region: Some(region.as_str().to_string()),
+        actor: custodia_policy::Actor {
+            roles: role.iter().map(|r| r.to_string()).collect(),
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
+/// A refusal's rules and fixes, for messages.
+fn denials(d: &Decision) -> String {
+    d.denials
+        .iter()
+        .map(|d| format!("{}: {}; fix: {}", d.rule, d.message, d.fix))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The `name` of a `name@version` (a model output `model:NAME@V` keeps its prefix).
+pub(crate) fn dataset_name(version: &str) -> &str {
+    version.rsplit_once('@').map_or(version, |(n, _)| n)
+}
+
+impl Workspace {
+    /// The region a contract's data lives in (the workspace's first when it names none).
+    pub(super) fn contract_region(&self, contract: &Contract) -> Region {
+        contract
+            .region
+            .clone()
+            .unwrap_or_else(|| self.config().default_region().clone())
     }
 }
 

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::{output::DatasetStats, RunReport};
+use super::{dataset_name as name_of, output::DatasetStats, RunReport};
 use crate::{workspace::Workspace, EngineError};
 
 /// The producer URI of Custodia's events.
@@ -59,10 +59,6 @@ fn schema_facet(fields: &[(String, String)]) -> Value {
         facet("1-1-1/SchemaDatasetFacet.json#/$defs/SchemaDatasetFacet"),
         json!({"fields": fields.iter().map(|(n, t)| json!({"name": n, "type": t})).collect::<Vec<_>>()}),
     )
-}
-
-fn name_of(version: &str) -> &str {
-    version.rsplit_once('@').map_or(version, |(n, _)| n)
 }
 
 /// What the run's events are made of.

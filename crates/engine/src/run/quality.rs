@@ -376,10 +376,7 @@ impl Workspace {
             .collect()
             .await
             .map_err(|e| df_err(id, e))?;
-        let region = contract
-            .region
-            .clone()
-            .unwrap_or_else(|| self.config().default_region().clone());
+        let region = self.contract_region(contract);
         let kind = key.map(|k| super::subjects::subject_kind(contract, k));
         let mut out = Vec::new();
         for b in &batches {

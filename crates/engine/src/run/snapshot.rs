@@ -6,7 +6,6 @@
 use std::{collections::BTreeMap, path::PathBuf};
 
 use custodia_core::{Classification, Purpose};
-use custodia_policy::DecisionInput;
 use datafusion::prelude::SessionContext;
 use serde::{Deserialize, Serialize};
 
@@ -82,40 +81,18 @@ impl Workspace {
                 req.dataset, req.dataset
             ))
         })?;
-        let region = contract
-            .region
-            .clone()
-            .unwrap_or_else(|| self.config().default_region().clone());
+        let region = self.contract_region(contract);
         let mut policy = self.policy()?;
         let rec = self
             .decide(
                 &mut policy,
-                DecisionInput {
-                    purpose: req.purpose.as_str().to_string(),
-                    dataset: custodia_policy::DatasetInput {
-                        name: req.dataset.clone(),
-                        ..Default::default()
-                    },
-                    compute_region: Some(region.as_str().to_string()),
-                    storage_region: Some(region.as_str().to_string()),
-                    actor: custodia_policy::Actor {
-                        roles: req.role.iter().cloned().collect(),
-                        ..Default::default()
-                    },
-                    ..Default::default()
-                },
+                super::read_input(&req.dataset, &req.purpose, &region, req.role.as_deref()),
             )
             .await?;
         if !rec.decision.allow {
-            let why: Vec<String> = rec
-                .decision
-                .denials
-                .iter()
-                .map(|d| format!("{}: {}; fix: {}", d.rule, d.message, d.fix))
-                .collect();
             return Ok(SnapshotOutcome::Denied {
                 decision_id: rec.id,
-                message: why.join("; "),
+                message: super::denials(&rec.decision),
             });
         }
         let read = ReadPlan {

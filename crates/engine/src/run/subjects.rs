@@ -60,10 +60,7 @@ impl Workspace {
         contract: &Contract,
         key: &str,
     ) -> Result<Subjects, StepError> {
-        let region = contract
-            .region
-            .clone()
-            .unwrap_or_else(|| self.config().default_region().clone());
+        let region = self.contract_region(contract);
         let kind = subject_kind(contract, key);
         let groups = frame
             .clone()
