@@ -23,8 +23,8 @@ pub fn spinner(message: String) -> indicatif::ProgressBar {
 
 /// Runs an async engine call on a runtime made for this command.
 pub fn block_on<T>(f: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    // One worker per core: DataFusion runs a plan's partitions as tasks on this runtime.
     tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
         .enable_all()
         .build()
         .context("starting the async runtime")?

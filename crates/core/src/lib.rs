@@ -26,4 +26,4 @@ pub use entity::EntityType;
 pub use error::{CoreError, Located};
 pub use ids::{LegalBasis, Purpose, Region, Retention};
 pub use operator::{Generalization, Operator};
-pub use subject::{SubjectId, SubjectKind, SubjectRef};
+pub use subject::{RefKey, SubjectId, SubjectKind, SubjectRef};

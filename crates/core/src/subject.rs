@@ -119,13 +119,44 @@ impl SubjectId {
 
     /// The subject's ref in `region`.
     pub fn subject_ref(&self, master: &MasterKey, region: &Region) -> SubjectRef {
+        RefKey::new(master, region).subject_ref(self)
+    }
+}
+
+/// A region's subject-ref key, derived and keyed once: computing a million refs (a
+/// pipeline's consent filter) must not derive the key a million times.
+#[derive(Clone)]
+pub struct RefKey {
+    mac: Hmac<Sha256>,
+}
+
+impl fmt::Debug for RefKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RefKey(..)")
+    }
+}
+
+impl RefKey {
+    /// The key of `region`'s refs.
+    pub fn new(master: &MasterKey, region: &Region) -> RefKey {
         let key = crate::keys::subject_ref_key(master, region);
-        let mut mac =
-            Hmac::<Sha256>::new_from_slice(key.as_ref()).expect("HMAC takes any key length");
-        mac.update(self.kind.as_str().as_bytes());
+        RefKey {
+            mac: Hmac::<Sha256>::new_from_slice(key.as_ref()).expect("HMAC takes any key length"),
+        }
+    }
+
+    /// The ref's 32 bytes (what manifests store and bulk filters compare).
+    pub fn bytes(&self, id: &SubjectId) -> [u8; 32] {
+        let mut mac = self.mac.clone();
+        mac.update(id.kind.as_str().as_bytes());
         mac.update(&[0]);
-        mac.update(self.canonical.as_bytes());
-        SubjectRef(hex::encode(mac.finalize().into_bytes()))
+        mac.update(id.canonical.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
+    /// The subject's ref.
+    pub fn subject_ref(&self, id: &SubjectId) -> SubjectRef {
+        SubjectRef(hex::encode(self.bytes(id)))
     }
 }
 

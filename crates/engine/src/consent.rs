@@ -468,12 +468,58 @@ impl ConsentIndex {
     }
 }
 
+/// Hashes a SubjectRef by its first eight bytes: refs are HMAC outputs under a secret key,
+/// already uniform, so hashing them again (SipHash) only costs time on a million lookups.
+#[derive(Default)]
+pub struct RefHasher(u64);
+
+impl std::hash::Hasher for RefHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        // `[u8; 32]` hashes its length (`write_usize`), then its bytes in one call.
+        if let Some(head) = bytes.first_chunk::<8>() {
+            self.0 = u64::from_le_bytes(*head);
+        }
+    }
+
+    fn write_usize(&mut self, _: usize) {}
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// The ledger reduced to one purpose at one instant: per subject, whether its deciding
+/// event granted the purpose. What bulk consent and opt-out filters look subjects up in.
+#[derive(Debug, Default)]
+pub struct ConsentAt {
+    state: HashMap<[u8; 32], bool, std::hash::BuildHasherDefault<RefHasher>>,
+}
+
+impl ConsentAt {
+    /// Granted (`Some(true)`), withdrawn (`Some(false)`) or no event (`None`) for a ref's
+    /// 32 bytes.
+    pub fn state(&self, subject_ref: &[u8; 32]) -> Option<bool> {
+        self.state.get(subject_ref).copied()
+    }
+
+    /// Subjects with an event.
+    pub fn len(&self) -> usize {
+        self.state.len()
+    }
+
+    /// Whether no subject has an event.
+    pub fn is_empty(&self) -> bool {
+        self.state.is_empty()
+    }
+}
+
 impl Workspace {
-    /// Loads the ledger (or one purpose of it) into a [`ConsentIndex`].
-    pub async fn consent_index(&self, purpose: Option<&str>) -> Result<ConsentIndex, EngineError> {
-        Ok(ConsentIndex::new(
-            self.store().consent_events(purpose).await?,
-        ))
+    /// The ledger for `purpose` as it stands at `at_us`, read in bulk.
+    pub async fn consent_at(&self, purpose: &str, at_us: i64) -> Result<ConsentAt, EngineError> {
+        let latest = self.store().consent_latest(purpose, at_us).await?;
+        let mut state = HashMap::with_capacity_and_hasher(latest.len(), Default::default());
+        state.extend(latest.into_iter().map(|l| (l.subject_ref, l.granted)));
+        Ok(ConsentAt { state })
     }
 }
 

@@ -315,6 +315,11 @@ impl Workspace {
         id.subject_ref(&self.master, region)
     }
 
+    /// The key of `region`'s refs, for computing many.
+    pub fn ref_key(&self, region: &Region) -> custodia_core::RefKey {
+        custodia_core::RefKey::new(&self.master, region)
+    }
+
     /// Appends entries to the audit log and signs a checkpoint over the new tree, so every
     /// command's actions are covered by a signature as soon as it reports success.
     pub async fn record(&self, entries: Vec<NewEntry>) -> Result<Vec<u64>, EngineError> {

@@ -47,6 +47,7 @@ struct Args {
     dir: PathBuf,
     python: PathBuf,
     json: bool,
+    no_peer: bool,
 }
 
 fn args() -> Result<Args> {
@@ -57,6 +58,7 @@ fn args() -> Result<Args> {
         dir: PathBuf::from("bench/out/snapshot"),
         python: PathBuf::from("bench/.venv/bin/python"),
         json: false,
+        no_peer: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -68,8 +70,9 @@ fn args() -> Result<Args> {
             "--dir" => a.dir = value()?.into(),
             "--python" => a.python = value()?.into(),
             "--json" => a.json = true,
+            "--no-peer" => a.no_peer = true,
             "-h" | "--help" => {
-                println!("bench_snapshot [--rows N] [--subjects N] [--repeat R] [--dir bench/out/snapshot] [--python bench/.venv/bin/python] [--json]");
+                println!("bench_snapshot [--rows N] [--subjects N] [--repeat R] [--dir bench/out/snapshot] [--python bench/.venv/bin/python] [--json] [--no-peer]");
                 std::process::exit(0);
             }
             other => bail!("unknown flag {other:?}; see --help"),
@@ -222,7 +225,7 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-#[tokio::main(flavor = "current_thread")]
+#[tokio::main]
 async fn main() -> Result<()> {
     let a = args()?;
     let stamp = a.dir.join("generated.txt");
@@ -281,6 +284,11 @@ async fn main() -> Result<()> {
         );
     }
 
+    if a.no_peer {
+        // Custodia alone (for profiling): no ratio to report.
+        println!("{{\"custodia_s\": {}}}", median(custodia));
+        return Ok(());
+    }
     let out = a.dir.join("duckdb-out");
     let py = Command::new(&a.python)
         .arg("bench/snapshot/run_duckdb.py")

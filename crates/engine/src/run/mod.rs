@@ -1052,20 +1052,31 @@ impl Workspace {
                 read.contract.dataset
             ))));
         }
-        let subjects = self.subjects(id, &frame, &read.contract, key).await?;
+        // The ledger is read while the frame is scanned for its subjects.
+        let filters: Vec<(FilterKind, &str)> = read
+            .decision
+            .obligations
+            .iter()
+            .filter_map(|o| match o {
+                Obligation::RowFilter {
+                    filter: kind,
+                    purpose: p,
+                    ..
+                } => Some((*kind, p.as_str())),
+                _ => None,
+            })
+            .collect();
+        let now = custodia_store::now_us();
+        let (subjects, ledgers) =
+            tokio::try_join!(self.subjects(id, &frame, &read.contract, key), async {
+                futures::future::try_join_all(filters.iter().map(|(_, p)| self.consent_at(p, now)))
+                    .await
+                    .map_err(StepError::from)
+            })?;
         let mut frame = frame;
         let mut kept: Option<Vec<[u8; 32]>> = None;
-        for o in &read.decision.obligations {
-            let Obligation::RowFilter {
-                filter: kind,
-                purpose: p,
-                ..
-            } = o
-            else {
-                continue;
-            };
-            let index = self.consent_index(Some(p)).await?;
-            let filtered = self.row_filter(ctx, id, frame, key, &subjects, &index, p, *kind)?;
+        for ((kind, p), ledger) in filters.iter().zip(&ledgers) {
+            let filtered = subjects.row_filter(ctx, id, frame, key, ledger, *kind)?;
             frame = filtered.frame;
             kept = Some(match kept {
                 None => filtered.kept,

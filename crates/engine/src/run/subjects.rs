@@ -21,7 +21,7 @@ use parquet::{arrow::ArrowWriter, basic::Compression, file::properties::WriterPr
 use sha2::{Digest, Sha256};
 
 use super::{df_err, StepError};
-use crate::{consent::ConsentIndex, workspace::Workspace, EngineError};
+use crate::{consent::ConsentAt, workspace::Workspace, EngineError};
 
 /// The distinct subject values of a read, with their refs.
 pub(super) struct Subjects {
@@ -69,55 +69,60 @@ impl Workspace {
             .collect()
             .await
             .map_err(|e| df_err(id, e))?;
+        let ref_key = self.ref_key(&region);
         let mut out = Subjects {
             values: Vec::with_capacity(groups.len()),
             refs: Vec::with_capacity(groups.len()),
             rows: 0,
         };
+        let mut texts = Vec::with_capacity(groups.len());
         for b in &groups {
             let counts = b.column(1).as_primitive::<Int64Type>();
             out.rows += counts.iter().flatten().map(|n| n as u64).sum::<u64>();
-            let values = b.column(0);
-            let text = cast(values, &DataType::Utf8).map_err(|e| df_err(id, e))?;
-            let refs = text
-                .as_string::<i32>()
-                .iter()
-                .map(|v| {
-                    let sid = SubjectId::new(kind, v?).ok()?;
-                    let r = self.subject_ref(&sid, &region);
-                    let mut bytes = [0u8; 32];
-                    hex::decode_to_slice(r.as_str(), &mut bytes).ok()?;
-                    Some(bytes)
-                })
-                .collect();
-            out.values.push(values.clone());
-            out.refs.push(refs);
+            out.values.push(b.column(0).clone());
+            texts.push(cast(b.column(0), &DataType::Utf8).map_err(|e| df_err(id, e))?);
         }
+        // A million HMACs: split the batches over the cores.
+        let refs_of = |text: &ArrayRef| -> Vec<Option<[u8; 32]>> {
+            text.as_string::<i32>()
+                .iter()
+                .map(|v| Some(ref_key.bytes(&SubjectId::new(kind, v?).ok()?)))
+                .collect()
+        };
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let per = texts.len().div_ceil(threads).max(1);
+        out.refs = std::thread::scope(|scope| {
+            let parts: Vec<_> = texts
+                .chunks(per)
+                .map(|part| scope.spawn(move || part.iter().map(refs_of).collect::<Vec<_>>()))
+                .collect();
+            parts
+                .into_iter()
+                .flat_map(|p| p.join().expect("ref computation does not panic"))
+                .collect()
+        });
         Ok(out)
     }
+}
 
-    /// Keeps the rows whose subject the ledger allows now for `purpose`: a semi-join with
-    /// the consenting subjects' values (consent) or an anti-join with the opted-out ones
-    /// (opt-out). Rows without a valid subject identifier have no consent, and no opt-out.
-    #[allow(clippy::too_many_arguments)]
+impl Subjects {
+    /// Keeps the rows whose subject `ledger` allows: a semi-join with the consenting
+    /// subjects' values (consent) or an anti-join with the opted-out ones (opt-out). Rows without a valid subject identifier have no consent, and no opt-out.
     pub(super) fn row_filter(
         &self,
         ctx: &SessionContext,
         id: &str,
         frame: DataFrame,
         key: &str,
-        subjects: &Subjects,
-        index: &ConsentIndex,
-        purpose: &str,
+        ledger: &ConsentAt,
         kind: FilterKind,
     ) -> Result<Filtered, StepError> {
-        let now = custodia_store::now_us();
-        let mut picked = Vec::with_capacity(subjects.values.len());
+        let mut picked = Vec::with_capacity(self.values.len());
         let mut kept = Vec::new();
-        for (values, refs) in subjects.values.iter().zip(&subjects.refs) {
+        for (values, refs) in self.values.iter().zip(&self.refs) {
             let mut mask = Vec::with_capacity(refs.len());
             for r in refs {
-                let state = r.and_then(|r| index.check(&hex::encode(r), purpose, now));
+                let state = r.as_ref().and_then(|r| ledger.state(r));
                 let allowed = match kind {
                     FilterKind::Consent => state == Some(true),
                     FilterKind::OptOut => state != Some(false),
@@ -140,8 +145,7 @@ impl Workspace {
         kept.dedup();
         let field = Field::new(
             "__custodia_subject",
-            subjects
-                .values
+            self.values
                 .first()
                 .map(|a| a.data_type().clone())
                 .unwrap_or(DataType::Utf8),
@@ -164,9 +168,7 @@ impl Workspace {
             .map_err(|e| df_err(id, e))?;
         Ok(Filtered { frame, kept })
     }
-}
 
-impl Subjects {
     /// Sorted, distinct refs of every subject (no row filter applied).
     pub(super) fn all(&self) -> Vec<[u8; 32]> {
         let mut all: Vec<[u8; 32]> = self.refs.iter().flatten().flatten().copied().collect();
