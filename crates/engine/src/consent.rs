@@ -7,7 +7,7 @@ use std::{
 };
 
 use custodia_core::{Purpose, Region, SubjectId, SubjectKind, SubjectRef};
-use custodia_store::{now_us, ConsentEvent, ConsentState};
+use custodia_store::{now_us, CompactConsent, ConsentEvent, ConsentState};
 
 use crate::{audit_log::NewEntry, time, workspace::Workspace, EngineError};
 
@@ -492,14 +492,33 @@ impl std::hash::Hasher for RefHasher {
 /// event granted the purpose. What bulk consent and opt-out filters look subjects up in.
 #[derive(Debug, Default)]
 pub struct ConsentAt {
-    state: HashMap<[u8; 32], bool, std::hash::BuildHasherDefault<RefHasher>>,
+    /// ref → (time, ledger id, granted) of its deciding event.
+    state: HashMap<[u8; 32], (i64, i64, bool), std::hash::BuildHasherDefault<RefHasher>>,
 }
 
 impl ConsentAt {
+    /// Reduces events (any order, all of one purpose, none after the instant) to each
+    /// subject's deciding one: the latest; of two at the same instant, the later ledger
+    /// entry, as in `consent_check`.
+    pub fn from_events(events: impl IntoIterator<Item = CompactConsent>) -> ConsentAt {
+        let events = events.into_iter();
+        let mut state: HashMap<_, _, _> =
+            HashMap::with_capacity_and_hasher(events.size_hint().0, Default::default());
+        for e in events {
+            let slot = state
+                .entry(e.subject_ref)
+                .or_insert((e.at_us, e.id, e.granted));
+            if (e.at_us, e.id) > (slot.0, slot.1) {
+                *slot = (e.at_us, e.id, e.granted);
+            }
+        }
+        ConsentAt { state }
+    }
+
     /// Granted (`Some(true)`), withdrawn (`Some(false)`) or no event (`None`) for a ref's
     /// 32 bytes.
     pub fn state(&self, subject_ref: &[u8; 32]) -> Option<bool> {
-        self.state.get(subject_ref).copied()
+        self.state.get(subject_ref).map(|s| s.2)
     }
 
     /// Subjects with an event.
@@ -516,10 +535,9 @@ impl ConsentAt {
 impl Workspace {
     /// The ledger for `purpose` as it stands at `at_us`, read in bulk.
     pub async fn consent_at(&self, purpose: &str, at_us: i64) -> Result<ConsentAt, EngineError> {
-        let latest = self.store().consent_latest(purpose, at_us).await?;
-        let mut state = HashMap::with_capacity_and_hasher(latest.len(), Default::default());
-        state.extend(latest.into_iter().map(|l| (l.subject_ref, l.granted)));
-        Ok(ConsentAt { state })
+        Ok(ConsentAt::from_events(
+            self.store().consent_scan(purpose, at_us).await?,
+        ))
     }
 }
 
@@ -555,5 +573,29 @@ mod tests {
         assert_eq!(idx.check("a", "ads", 300), Some(false));
         assert_eq!(idx.check("b", "ads", 300), None);
         assert_eq!(idx.len(), 1);
+    }
+
+    #[test]
+    fn bulk_state_picks_the_deciding_event_like_the_index() {
+        let c = |r: u8, granted, at_us, id| CompactConsent {
+            subject_ref: [r; 32],
+            granted,
+            at_us,
+            id,
+        };
+        // Any order; the latest decides; a tie at the same instant goes to the later entry.
+        let at = ConsentAt::from_events([
+            c(1, false, 300, 4),
+            c(1, true, 100, 1),
+            c(1, true, 300, 3),
+            c(2, true, 200, 5),
+            c(2, false, 100, 6),
+            c(3, false, 50, 7),
+        ]);
+        assert_eq!(at.state(&[1; 32]), Some(false));
+        assert_eq!(at.state(&[2; 32]), Some(true));
+        assert_eq!(at.state(&[3; 32]), Some(false));
+        assert_eq!(at.state(&[4; 32]), None);
+        assert_eq!(at.len(), 3);
     }
 }

@@ -37,14 +37,18 @@ pub enum ConsentState {
     Unknown,
 }
 
-/// A subject's deciding event for one purpose at one instant, as [`Store::consent_latest`]
-/// reads it in bulk.
+/// One ledger event as [`Store::consent_scan`] reads it in bulk: no source, jurisdiction
+/// or purpose, the ref as its 32 bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LatestConsent {
+pub struct CompactConsent {
     /// The SubjectRef's 32 bytes.
     pub subject_ref: [u8; 32],
-    /// Whether that event granted the purpose.
+    /// Granted (true) or withdrawn (false).
     pub granted: bool,
+    /// When it took effect (µs since the epoch).
+    pub at_us: i64,
+    /// Ledger id: of two events at the same instant, the later entry decides.
+    pub id: i64,
 }
 
 /// Ledger ids per bulk-read chunk: big enough that a chunk is one round trip, small enough
@@ -53,16 +57,20 @@ const CHUNK_IDS: i64 = 131_072;
 
 const COLUMNS: &str = "id, subject_ref, purpose, granted, at_us, source, jurisdiction, recorded_us";
 
-/// One `ref:granted:at_us:id` item of a bulk read.
-fn parse_compact(item: &str) -> Result<([u8; 32], i64, i64, bool), StoreError> {
+/// One `{ref}{granted}{at_us}:{id}` item of a bulk read.
+fn parse_compact(item: &str) -> Result<CompactConsent, StoreError> {
     let bad = || StoreError::Corrupt(format!("consent ledger item {item:?} is malformed"));
-    let mut parts = item.split(':');
-    let mut r = [0u8; 32];
-    hex::decode_to_slice(parts.next().ok_or_else(bad)?, &mut r).map_err(|_| bad())?;
-    let granted = parts.next().ok_or_else(bad)? != "0";
-    let at: i64 = parts.next().ok_or_else(bad)?.parse().map_err(|_| bad())?;
-    let id: i64 = parts.next().ok_or_else(bad)?.parse().map_err(|_| bad())?;
-    Ok((r, at, id, granted))
+    let (r, rest) = item.split_at_checked(64).ok_or_else(bad)?;
+    let mut subject_ref = [0u8; 32];
+    hex::decode_to_slice(r, &mut subject_ref).map_err(|_| bad())?;
+    let (granted, rest) = rest.split_at_checked(1).ok_or_else(bad)?;
+    let (at, id) = rest.split_once(':').ok_or_else(bad)?;
+    Ok(CompactConsent {
+        subject_ref,
+        granted: granted != "0",
+        at_us: at.parse().map_err(|_| bad())?,
+        id: id.parse().map_err(|_| bad())?,
+    })
 }
 
 fn event(row: &AnyRow) -> Result<ConsentEvent, StoreError> {
@@ -139,19 +147,18 @@ impl Store {
         rows.iter().map(event).collect()
     }
 
-    /// Every subject's deciding event for `purpose` at `at_us` (the latest at or before it;
-    /// of two at the same instant, the later ledger entry): what a pipeline's consent and
-    /// opt-out filters join against, for a million subjects at a time.
+    /// Every event for `purpose` that took effect at or before `at_us`, compactly: what a
+    /// pipeline's consent and opt-out filters reduce to each subject's deciding event, for a
+    /// million subjects at a time.
     ///
     /// Why it reads the ledger as text: sqlx hands rows over one by one (a few µs each),
     /// which made a million-event ledger take seconds. Each chunk of ledger ids comes back
-    /// as one aggregated value instead, chunks are read concurrently, and the latest event
-    /// per subject is picked here.
-    pub async fn consent_latest(
+    /// as one aggregated value instead, and chunks are read and parsed concurrently.
+    pub async fn consent_scan(
         &self,
         purpose: &str,
         at_us: i64,
-    ) -> Result<Vec<LatestConsent>, StoreError> {
+    ) -> Result<Vec<CompactConsent>, StoreError> {
         let (lo, hi): (Option<i64>, Option<i64>) =
             sqlx::query_as("SELECT min(id), max(id) FROM consent_events")
                 .fetch_one(self.pool())
@@ -163,49 +170,40 @@ impl Store {
             crate::Backend::Sqlite => "group_concat",
             crate::Backend::Postgres => "string_agg",
         };
-        let sql = format!(
-            "SELECT {agg}(subject_ref || ':' || granted || ':' || at_us || ':' || id, ',') \
+        // `ref` is 64 hex digits and `granted` one: `{ref}{granted}{at_us}:{id}`.
+        let sql = std::sync::Arc::new(format!(
+            "SELECT {agg}(subject_ref || granted || at_us || ':' || id, ',') \
              FROM consent_events WHERE purpose = $1 AND at_us <= $2 AND id >= $3 AND id < $4"
-        );
-        let chunks = (lo..=hi).step_by(CHUNK_IDS as usize).map(|from| {
-            let sql = &sql;
-            async move {
-                let text: Option<String> = sqlx::query_scalar(sql)
-                    .bind(purpose)
-                    .bind(at_us)
-                    .bind(from)
-                    .bind(from.saturating_add(CHUNK_IDS))
-                    .fetch_one(self.pool())
-                    .await?;
-                let mut events = Vec::new();
-                for item in text
-                    .as_deref()
-                    .unwrap_or("")
-                    .split(',')
-                    .filter(|s| !s.is_empty())
-                {
-                    events.push(parse_compact(item)?);
-                }
-                Ok::<_, StoreError>(events)
-            }
-        });
-        let mut latest: std::collections::HashMap<[u8; 32], (i64, i64, bool)> =
-            std::collections::HashMap::new();
-        for events in futures::future::try_join_all(chunks).await? {
-            for (r, at, id, granted) in events {
-                let e = latest.entry(r).or_insert((at, id, granted));
-                if (at, id) > (e.0, e.1) {
-                    *e = (at, id, granted);
-                }
-            }
-        }
-        Ok(latest
-            .into_iter()
-            .map(|(subject_ref, (_, _, granted))| LatestConsent {
-                subject_ref,
-                granted,
+        ));
+        let tasks: Vec<_> = (lo..=hi)
+            .step_by(CHUNK_IDS as usize)
+            .map(|from| {
+                let (store, sql, purpose) = (self.clone(), sql.clone(), purpose.to_string());
+                tokio::spawn(async move {
+                    let text: Option<String> = sqlx::query_scalar(&sql)
+                        .bind(purpose)
+                        .bind(at_us)
+                        .bind(from)
+                        .bind(from.saturating_add(CHUNK_IDS))
+                        .fetch_one(store.pool())
+                        .await?;
+                    text.as_deref()
+                        .unwrap_or("")
+                        .split(',')
+                        .filter(|s| !s.is_empty())
+                        .map(parse_compact)
+                        .collect::<Result<Vec<_>, _>>()
+                })
             })
-            .collect())
+            .collect();
+        let mut out = Vec::new();
+        for task in tasks {
+            let events = task
+                .await
+                .map_err(|e| StoreError::Corrupt(format!("reading the consent ledger: {e}")))??;
+            out.extend(events);
+        }
+        Ok(out)
     }
 
     /// Events of one subject, in ledger order (access requests, `consent check --explain`).
