@@ -622,15 +622,25 @@ impl EndingWords {
             if dfa.is_dead(sid) {
                 return false;
             }
-            // Every word that matches so far starts at `start` (a char boundary: the word's
-            // first byte, matched exactly). Shorter words do not hide longer ones ("i"
-            // and "in"): each length is checked as the walk passes it.
-            if dfa.is_match(sid)
+            // Past a match state the automaton follows failure transitions like an
+            // unanchored search, so a match state only counts if one of its words is as
+            // long as the walk: that word starts at `start` ("Wnin" ends with "in", which
+            // is no word, and then with "W…" of "w": not a match at the start). Shorter
+            // words do not hide longer ones ("i" and "in"): each length is checked as the
+            // walk passes it.
+            let walked = trimmed.len() - start;
+            let anchored = dfa.is_match(sid)
+                && (0..dfa.match_len(sid))
+                    .any(|i| dfa.pattern_len(dfa.match_pattern(sid, i)) == walked);
+            if anchored
                 && trimmed
                     .get(..start)
                     .is_some_and(|b| b.chars().next_back().is_none_or(|c| !c.is_alphanumeric()))
             {
                 return true;
+            }
+            if walked >= dfa.max_pattern_len() {
+                return false;
             }
         }
         false
@@ -1220,6 +1230,21 @@ mod tests {
                     "{:?}", hay
                 );
             }
+        }
+    }
+
+    #[test]
+    fn ending_words_need_the_whole_word_at_a_boundary() {
+        // Found by the property test above: "in" ends "Wnin" but not at a word start,
+        // and the "w" of "Wn…" must not count as an anchored match of the walk.
+        let ending = EndingWords::new(PLACE_CONTEXT);
+        for hay in ["Wnin", "Wn", "xin", "twin"] {
+            assert!(!ending.end(hay), "{hay:?}");
+            assert!(!ends_with_word_reference(hay, PLACE_CONTEXT), "{hay:?}");
+        }
+        for hay in ["W in", "w", "moved to:", "lives in -"] {
+            assert!(ending.end(hay), "{hay:?}");
+            assert!(ends_with_word_reference(hay, PLACE_CONTEXT), "{hay:?}");
         }
     }
 
