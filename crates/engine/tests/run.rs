@@ -249,6 +249,43 @@ async fn a_rerun_resumes_the_unfinished_run_without_loading_twice() {
     );
 }
 
+#[tokio::test]
+async fn a_second_run_of_a_running_pipeline_is_refused_until_the_first_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(dir.path()).await;
+    consent(&ws, "C1", Decision::Grant).await;
+    let file = dir.path().join("pipelines/clv.yaml");
+    std::fs::write(&file, PIPELINE).unwrap();
+    // Another process running the pipeline holds its lock (a second open file description
+    // conflicts like another process would).
+    let held = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open({
+            std::fs::create_dir_all(dir.path().join(".custodia/locks")).unwrap();
+            dir.path().join(".custodia/locks/clv.lock")
+        })
+        .unwrap();
+    held.lock().unwrap();
+    let err = ws
+        .run_pipeline(&file, Resume::Auto, &Quiet)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("\"clv\" is already running"), "{err}");
+    assert!(
+        ws.store().runs(Some("clv"), 10).await.unwrap().is_empty(),
+        "a refused run records nothing"
+    );
+    drop(held);
+    let r = ws.run_pipeline(&file, Resume::Auto, &Quiet).await.unwrap();
+    assert_eq!(r.status, "succeeded");
+    // The lock is released when the run ends: the next one starts.
+    let again = ws.run_pipeline(&file, Resume::Auto, &Quiet).await.unwrap();
+    assert_eq!(again.status, "succeeded");
+}
+
 const ORDERS_TWO_PURPOSES: &str = "dataset: orders\nregion: eu\nsubject_key: customer_id\npurposes:\n  - name: analytics\n    legal_basis: legitimate_interest\n  - name: model_training\n    legal_basis: consent\ncolumns:\n  - name: customer_id\n    classification: L2\n  - name: amount\n    classification: L0\n";
 const SNAPSHOT_PIPELINE: &str = "pipeline: train_set\npurpose: analytics\nregion: eu\nrole: ml_engineer\nsteps:\n  - id: orders\n    kind: ingest\n    source: data/orders/*.csv\n    dataset: orders\n  - id: cleaned\n    kind: sql\n    needs: [orders]\n    sql: SELECT customer_id, amount FROM orders WHERE amount > 0\n  - id: training\n    kind: snapshot\n    needs: [orders]\n    purpose: model_training\n    name: churn_training\n";
 

@@ -75,6 +75,8 @@ use crate::{audit_log::NewEntry, workspace::Workspace, EngineError};
 
 /// Where run outputs live, under the workspace.
 pub const RUNS_DIR: &str = ".custodia/runs";
+/// Where the per-pipeline run locks live, under the workspace.
+pub const LOCKS_DIR: &str = ".custodia/locks";
 /// The workspace warehouse (SQLite) that `load` steps write by default.
 pub const WAREHOUSE: &str = ".custodia/warehouse.db";
 
@@ -353,6 +355,9 @@ impl Workspace {
             }
         }
 
+        // One run of a pipeline at a time in this workspace: a second one would resume the
+        // same journal and write the same steps twice.
+        let _lock = self.pipeline_lock(&pipeline.name)?;
         // Resume the unfinished run of this very file, or start one.
         let last = self.store().runs(Some(&pipeline.name), 1).await?;
         let (run_id, resumed) = match last.first() {
@@ -1011,6 +1016,29 @@ impl Workspace {
             }
         }
         Ok((frame, e))
+    }
+
+    /// Locks `pipeline` for this process until the returned file is dropped. The OS lets go
+    /// when the process dies, kill -9 included, so a crashed run never leaves it held and
+    /// the rerun resumes.
+    fn pipeline_lock(&self, pipeline: &str) -> Result<std::fs::File, EngineError> {
+        let dir = self.root().join(LOCKS_DIR);
+        std::fs::create_dir_all(&dir).map_err(|e| EngineError::io(&dir, e))?;
+        let path = dir.join(format!("{pipeline}.lock"));
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| EngineError::io(&path, e))?;
+        match file.try_lock() {
+            Ok(()) => Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) => Err(EngineError::Workspace(format!(
+                "pipeline {pipeline:?} is already running in this workspace (another process holds {}); wait for it to finish, then run again (an unfinished run resumes)",
+                path.strip_prefix(self.root()).unwrap_or(&path).display()
+            ))),
+            Err(std::fs::TryLockError::Error(e)) => Err(EngineError::io(&path, e)),
+        }
     }
 
     /// Applies the decision's row filters (consent, opt-out) as joins against the ledger
