@@ -59,9 +59,11 @@ fn kill_at(dir: &Path, point: &str) {
     child.wait().unwrap();
 }
 
-fn json_run(dir: &Path) -> serde_json::Value {
+/// `custodia run pipelines/clv.yaml --json FLAGS…`, which must succeed.
+fn json_run(dir: &Path, flags: &[&str]) -> serde_json::Value {
     let out = custodia(dir)
         .args(["run", "pipelines/clv.yaml", "--json"])
+        .args(flags)
         .output()
         .unwrap();
     assert_eq!(
@@ -83,7 +85,7 @@ fn a_killed_run_resumes_without_doing_anything_twice() {
     // Killed again on the rerun, after the rows reached the warehouse but before the
     // step was journaled.
     kill_at(dir, "after_load:load");
-    let r = json_run(dir);
+    let r = json_run(dir, &[]);
     assert_eq!(r["resumed"], true, "{r}");
     assert_eq!(r["status"], "succeeded");
     let states: Vec<&str> = r["steps"]
@@ -131,7 +133,7 @@ fn a_killed_run_resumes_without_doing_anything_twice() {
         String::from_utf8_lossy(&out.stderr)
     );
     // A second full run is a new run and appends its own rows once.
-    let r2 = json_run(dir);
+    let r2 = json_run(dir, &[]);
     assert_eq!(r2["resumed"], false);
     assert_eq!(r2["steps"][2]["loaded"], 700);
     // The readable report: one line per step, then the outcome.
@@ -195,7 +197,7 @@ fn a_run_killed_after_a_database_load_does_not_load_twice() {
         )
         .unwrap();
         kill_at(dir, "after_load:load");
-        let r = json_run(dir);
+        let r = json_run(dir, &[]);
         assert_eq!(r["resumed"], true, "{r}");
         let states: Vec<&str> = r["steps"]
             .as_array()
@@ -287,7 +289,7 @@ fn models_snapshots_and_lineage_commands() {
             + "  - id: snap\n    kind: snapshot\n    needs: [clv]\n    name: clv_training\n  - id: train\n    kind: train\n    needs: [snap]\n    model: big_spender\n    algorithm: logistic_regression\n    label: big\n    features: [customer_lifetime_value]\n    card: models.yaml\n",
     )
     .unwrap();
-    json_run(dir);
+    json_run(dir, &[]);
     let out = |args: &[&str]| {
         let o = custodia(dir).args(args).output().unwrap();
         (
@@ -313,7 +315,7 @@ fn models_snapshots_and_lineage_commands() {
         "risk: limited\nowner: ml@example.com\n",
     )
     .unwrap();
-    json_run_fresh(dir);
+    json_run(dir, &["--fresh"]);
     let (code, text, err) = out(&["models", "promote", "big_spender@2"]);
     assert_eq!(code, Some(0), "{err}");
     assert!(text.contains("big_spender@2 is in production"), "{text}");
@@ -365,18 +367,4 @@ fn models_snapshots_and_lineage_commands() {
         err.contains("not a dataset, column or model lineage knows"),
         "{err}"
     );
-}
-
-fn json_run_fresh(dir: &Path) -> serde_json::Value {
-    let out = custodia(dir)
-        .args(["run", "pipelines/clv.yaml", "--json", "--fresh"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
 }

@@ -36,6 +36,12 @@ async fn workspace(dir: &Path) -> Workspace {
     ws
 }
 
+/// Writes `contracts/NAME.yaml` and applies the contracts folder.
+async fn apply_contract(ws: &Workspace, dir: &Path, name: &str, yaml: &str) {
+    std::fs::write(dir.join(format!("contracts/{name}.yaml")), yaml).unwrap();
+    ws.apply_contracts(&[dir.join("contracts")]).await.unwrap();
+}
+
 async fn consent(ws: &Workspace, id: &str, decision: Decision) {
     ws.consent_record(
         &Region::new("eu").unwrap(),
@@ -116,6 +122,36 @@ async fn withdrawn_consent_removes_exactly_that_subjects_rows() {
     assert!(
         !text.contains("\"C2\"") && !text.contains("C2,"),
         "raw ids in the log"
+    );
+}
+
+#[tokio::test]
+async fn a_consent_filter_without_a_subject_key_is_denied() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(dir.path()).await;
+    // The purpose rests on consent, but the contract cannot say whose each row is.
+    apply_contract(
+        &ws,
+        dir.path(),
+        "orders",
+        &ORDERS.replace("subject_key: customer_id\n", ""),
+    )
+    .await;
+    let r = ws
+        .run_pipeline(&dir.path().join("pipelines/clv.yaml"), Resume::Auto, &Quiet)
+        .await
+        .unwrap();
+    let f = r.failure.unwrap();
+    assert_eq!(
+        (f.kind, f.step.as_deref()),
+        (FailureKind::Denied, Some("orders"))
+    );
+    assert!(
+        f.message
+            .contains("consent row filter for purpose model_training")
+            && f.message.contains("has no subject_key"),
+        "{}",
+        f.message
     );
 }
 
@@ -293,14 +329,7 @@ const SNAPSHOT_PIPELINE: &str = "pipeline: train_set\npurpose: analytics\nregion
 async fn a_snapshot_holds_only_subjects_consenting_at_snapshot_time_and_lists_them() {
     let dir = tempfile::tempdir().unwrap();
     let ws = workspace(dir.path()).await;
-    std::fs::write(
-        dir.path().join("contracts/orders.yaml"),
-        ORDERS_TWO_PURPOSES,
-    )
-    .unwrap();
-    ws.apply_contracts(&[dir.path().join("contracts")])
-        .await
-        .unwrap();
+    apply_contract(&ws, dir.path(), "orders", ORDERS_TWO_PURPOSES).await;
     std::fs::write(dir.path().join("pipelines/train.yaml"), SNAPSHOT_PIPELINE).unwrap();
     for c in ["C1", "C2", "C3"] {
         consent(&ws, c, Decision::Grant).await;
@@ -393,10 +422,7 @@ const QUALITY_PIPELINE: &str = "pipeline: checked\npurpose: model_training\nregi
 async fn quality_names_failing_rows_by_subject_ref_blocks_and_measures_drift() {
     let dir = tempfile::tempdir().unwrap();
     let ws = workspace(dir.path()).await;
-    std::fs::write(dir.path().join("contracts/orders.yaml"), ORDERS_EXPECT).unwrap();
-    ws.apply_contracts(&[dir.path().join("contracts")])
-        .await
-        .unwrap();
+    apply_contract(&ws, dir.path(), "orders", ORDERS_EXPECT).await;
     for c in ["C1", "C2", "C3", "C4"] {
         consent(&ws, c, Decision::Grant).await;
     }
@@ -467,10 +493,7 @@ const DEID_PIPELINE: &str = "pipeline: deid\npurpose: model_training\nregion: eu
 async fn deidentify_hashes_and_tokenizes_under_each_subjects_key_and_shredding_erases() {
     let dir = tempfile::tempdir().unwrap();
     let ws = workspace(dir.path()).await;
-    std::fs::write(dir.path().join("contracts/profiles.yaml"), PROFILES).unwrap();
-    ws.apply_contracts(&[dir.path().join("contracts")])
-        .await
-        .unwrap();
+    apply_contract(&ws, dir.path(), "profiles", PROFILES).await;
     for c in ["C1", "C2"] {
         consent(&ws, c, Decision::Grant).await;
     }
@@ -538,14 +561,7 @@ const TRAIN_PIPELINE: &str = "pipeline: churn\npurpose: model_training\nregion: 
 async fn train_registers_a_model_with_card_and_manifest_and_promotion_runs_the_gate() {
     let dir = tempfile::tempdir().unwrap();
     let ws = workspace(dir.path()).await;
-    std::fs::write(
-        dir.path().join("contracts/churn_features.yaml"),
-        CHURN_FEATURES,
-    )
-    .unwrap();
-    ws.apply_contracts(&[dir.path().join("contracts")])
-        .await
-        .unwrap();
+    apply_contract(&ws, dir.path(), "churn_features", CHURN_FEATURES).await;
     let mut csv = String::from("customer_id,amount\n");
     for c in 0..300 {
         for k in 0..(1 + c % 4) {
@@ -759,14 +775,7 @@ async fn openlineage_events_are_posted_stored_and_carry_column_lineage() {
 async fn lineage_traces_impacts_and_diffs_two_trainings_down_to_the_cause() {
     let dir = tempfile::tempdir().unwrap();
     let ws = workspace(dir.path()).await;
-    std::fs::write(
-        dir.path().join("contracts/churn_features.yaml"),
-        CHURN_FEATURES,
-    )
-    .unwrap();
-    ws.apply_contracts(&[dir.path().join("contracts")])
-        .await
-        .unwrap();
+    apply_contract(&ws, dir.path(), "churn_features", CHURN_FEATURES).await;
     let orders = |scale: f64| {
         let mut csv = String::from("customer_id,amount\n");
         for c in 0..300 {
@@ -914,10 +923,7 @@ fn validate_openlineage(event: &serde_json::Value) {
 async fn openlineage_events_validate_against_the_openlineage_json_schema() {
     let dir = tempfile::tempdir().unwrap();
     let ws = workspace(dir.path()).await;
-    std::fs::write(dir.path().join("contracts/orders.yaml"), ORDERS_EXPECT).unwrap();
-    ws.apply_contracts(&[dir.path().join("contracts")])
-        .await
-        .unwrap();
+    apply_contract(&ws, dir.path(), "orders", ORDERS_EXPECT).await;
     for c in ["C1", "C2", "C3", "C4"] {
         consent(&ws, c, Decision::Grant).await;
     }
@@ -978,14 +984,7 @@ async fn openlineage_events_validate_against_the_openlineage_json_schema() {
 async fn an_external_trainer_gets_its_input_and_its_outputs_are_recorded() {
     let dir = tempfile::tempdir().unwrap();
     let ws = workspace(dir.path()).await;
-    std::fs::write(
-        dir.path().join("contracts/churn_features.yaml"),
-        CHURN_FEATURES,
-    )
-    .unwrap();
-    ws.apply_contracts(&[dir.path().join("contracts")])
-        .await
-        .unwrap();
+    apply_contract(&ws, dir.path(), "churn_features", CHURN_FEATURES).await;
     for c in ["C1", "C2", "C3", "C4"] {
         consent(&ws, c, Decision::Grant).await;
     }

@@ -1055,17 +1055,21 @@ impl Workspace {
             decision_id: read.decision_id,
             ..Enforcement::default()
         };
+        let filters: Vec<(FilterKind, &str)> = read
+            .decision
+            .obligations
+            .iter()
+            .filter_map(|o| match o {
+                Obligation::RowFilter {
+                    filter: kind,
+                    purpose: p,
+                    ..
+                } => Some((*kind, p.as_str())),
+                _ => None,
+            })
+            .collect();
         let Some(key) = &read.contract.subject_key else {
-            if let Some(Obligation::RowFilter {
-                filter: kind,
-                purpose: p,
-                ..
-            }) = read
-                .decision
-                .obligations
-                .iter()
-                .find(|o| matches!(o, Obligation::RowFilter { .. }))
-            {
+            if let Some((kind, p)) = filters.first() {
                 return Err(denied(format!(
                     "step {id:?}: the policy requires a {} row filter for purpose {p}, but contract {:?} has no subject_key to find each row's person by; add subject_key to the contract",
                     filter_name(*kind),
@@ -1081,19 +1085,6 @@ impl Workspace {
             ))));
         }
         // The ledger is read while the frame is scanned for its subjects.
-        let filters: Vec<(FilterKind, &str)> = read
-            .decision
-            .obligations
-            .iter()
-            .filter_map(|o| match o {
-                Obligation::RowFilter {
-                    filter: kind,
-                    purpose: p,
-                    ..
-                } => Some((*kind, p.as_str())),
-                _ => None,
-            })
-            .collect();
         let now = custodia_store::now_us();
         let (subjects, ledgers) =
             tokio::try_join!(self.subjects(id, &frame, &read.contract, key), async {
