@@ -267,8 +267,13 @@ async fn main() -> Result<()> {
         purpose: Purpose::new("model_training")?,
         role: Some("ml_engineer".into()),
     };
+    // The two run in turns (Custodia, DuckDB, Custodia, …) so a slow spell of a shared
+    // machine falls on both rather than on whichever ran during it.
+    let out = a.dir.join("duckdb-out");
+    let mut rows_kept = (0, 0);
     let mut custodia = Vec::new();
-    let mut kept = (0, 0);
+    let mut duck = Vec::new();
+    let mut version = String::new();
     for _ in 0..a.repeat {
         let t = Instant::now();
         let outcome = ws.snapshot(&req).await?;
@@ -277,67 +282,35 @@ async fn main() -> Result<()> {
             bail!("the policy denied the snapshot: {outcome:?}");
         };
         custodia.push(secs);
-        kept = (r.rows, r.manifest.subjects);
+        let kept = (r.rows, r.manifest.subjects);
         eprintln!(
             "custodia: {secs:.2} s, {} of {} rows, {} subjects",
             r.rows, r.enforcement.rows_read, r.manifest.subjects
         );
+        if a.no_peer {
+            continue;
+        }
+        let (secs, theirs, v) = run_duckdb(&a, &orders, &out, threads)?;
+        if theirs != kept {
+            bail!("DuckDB kept {theirs:?} (rows, subjects), Custodia {kept:?}: the two disagree");
+        }
+        eprintln!("duckdb {v}: {secs:.2} s");
+        duck.push(secs);
+        version = v;
+        rows_kept = kept;
     }
-
     if a.no_peer {
         // Custodia alone (for profiling): no ratio to report.
         println!("{{\"custodia_s\": {}}}", median(custodia));
         return Ok(());
-    }
-    let out = a.dir.join("duckdb-out");
-    let py = Command::new(&a.python)
-        .arg("bench/snapshot/run_duckdb.py")
-        .arg("--orders")
-        .arg(&orders)
-        .arg("--consent")
-        .arg(a.dir.join("consent.parquet"))
-        .args(["--purpose", "model_training", "--out"])
-        .arg(&out)
-        .args(["--threads", &threads.to_string()])
-        .args(["--repeat", &a.repeat.to_string()])
-        .output()
-        .with_context(|| {
-            format!(
-                "running {}; install the peer with bench/snapshot/setup.sh",
-                a.python.display()
-            )
-        })?;
-    if !py.status.success() {
-        bail!(
-            "the DuckDB peer failed: {}",
-            String::from_utf8_lossy(&py.stderr)
-        );
-    }
-    let mut duck = Vec::new();
-    let mut version = String::new();
-    for line in String::from_utf8(py.stdout)?.lines() {
-        let v: serde_json::Value = serde_json::from_str(line)?;
-        duck.push(v["seconds"].as_f64().unwrap_or(f64::NAN));
-        version = v["version"].as_str().unwrap_or("").to_string();
-        let theirs = (
-            v["rows_out"].as_u64().unwrap_or(0),
-            v["subjects_out"].as_u64().unwrap_or(0),
-        );
-        if theirs != kept {
-            bail!("DuckDB kept {theirs:?} (rows, subjects), Custodia {kept:?}: the two disagree");
-        }
-        eprintln!(
-            "duckdb {version}: {:.2} s",
-            duck.last().copied().unwrap_or(0.0)
-        );
     }
     let (c, d) = (median(custodia), median(duck));
     let report = serde_json::json!({
         "rows": a.rows,
         "subjects": a.subjects,
         "threads": threads,
-        "rows_kept": kept.0,
-        "subjects_kept": kept.1,
+        "rows_kept": rows_kept.0,
+        "subjects_kept": rows_kept.1,
         "custodia_s": c,
         "duckdb_s": d,
         "duckdb_version": version,
@@ -354,4 +327,50 @@ async fn main() -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// One timed DuckDB run: its seconds, (rows, subjects) kept, and DuckDB's version.
+fn run_duckdb(
+    a: &Args,
+    orders: &std::path::Path,
+    out: &std::path::Path,
+    threads: usize,
+) -> Result<(f64, (u64, u64), String)> {
+    let py = Command::new(&a.python)
+        .arg("bench/snapshot/run_duckdb.py")
+        .arg("--orders")
+        .arg(orders)
+        .arg("--consent")
+        .arg(a.dir.join("consent.parquet"))
+        .args(["--purpose", "model_training", "--out"])
+        .arg(out)
+        .args(["--threads", &threads.to_string()])
+        .args(["--repeat", "1"])
+        .output()
+        .with_context(|| {
+            format!(
+                "running {}; install the peer with bench/snapshot/setup.sh",
+                a.python.display()
+            )
+        })?;
+    if !py.status.success() {
+        bail!(
+            "the DuckDB peer failed: {}",
+            String::from_utf8_lossy(&py.stderr)
+        );
+    }
+    let stdout = String::from_utf8(py.stdout)?;
+    let line = stdout
+        .lines()
+        .next()
+        .context("the DuckDB peer printed no result")?;
+    let v: serde_json::Value = serde_json::from_str(line)?;
+    Ok((
+        v["seconds"].as_f64().unwrap_or(f64::NAN),
+        (
+            v["rows_out"].as_u64().unwrap_or(0),
+            v["subjects_out"].as_u64().unwrap_or(0),
+        ),
+        v["version"].as_str().unwrap_or("").to_string(),
+    ))
 }

@@ -3,8 +3,9 @@
 //! Before any step runs, every read is decided by the policy (purpose, legal basis,
 //! residency of the pipeline's region), and each decision is recorded. Reads are then
 //! rewritten in the DataFusion plan: columns the contract does not declare are refused, a
-//! consent or opt-out row filter becomes a semi- or anti-join against the consent ledger as
-//! it stands at run time, and masks and pseudonyms replace the columns the policy names.
+//! consent or opt-out row filter checks each row's subject against the consent ledger as it
+//! stands at run time (one decision per subject, in the scan), and masks and pseudonyms
+//! replace the columns the policy names.
 //!
 //! Every step's output is streamed to `.custodia/runs/RUN/STEP.parquet`, hashed and
 //! profiled, and recorded as a dataset version together with its journal entry and audit
@@ -68,6 +69,7 @@ pub fn drift_between(
     quality::drift(old, old_schema, new, new_schema)
 }
 pub use snapshot::{SnapshotOutcome, SnapshotReport, SnapshotRequest, SNAPSHOTS_DIR};
+use subjects::SubjectGate;
 pub use subjects::{read_manifest, Manifest};
 pub use train::{digest_artifact, fit, LinearModel, Training};
 
@@ -685,7 +687,8 @@ impl Workspace {
         let input_output = step.needs.first().and_then(|n| output_of(n));
         let mut enforcement = None;
         let mut loaded = None;
-        let mut manifest_refs = None;
+        let mut gate = None;
+        let mut listing = Listing::RowsOnly;
         let mut transforms = Vec::new();
         let governing = governing_dataset(pipeline, step).and_then(|d| contracts.get(&d));
         let (frame, dataset) = match &step.kind {
@@ -700,8 +703,9 @@ impl Workspace {
                         ctx.read_table(Arc::new(mem)).map_err(|e| df_err(id, e))?
                     }
                 };
-                let (frame, e) = self.enforce(ctx, id, frame, read).await?;
+                let (frame, e, g) = self.enforce(id, frame, read).await?;
                 enforcement = Some(e);
+                gate = g;
                 (frame, dataset.clone())
             }
             StepKind::Sql { sql } => (
@@ -728,9 +732,12 @@ impl Workspace {
                     .first()
                     .expect("validated: a snapshot needs a step");
                 let frame = ctx.table(input.as_str()).await.map_err(|e| df_err(id, e))?;
-                let (frame, e, refs) = self.snapshot_filter(ctx, id, frame, read).await?;
+                let (frame, e, g) = self
+                    .snapshot_filter(id, frame, read, Listing::Subjects)
+                    .await?;
                 enforcement = Some(e);
-                manifest_refs = Some(refs);
+                gate = g;
+                listing = Listing::Subjects;
                 (frame, format!("snapshots.{name}"))
             }
             StepKind::Load {
@@ -827,20 +834,23 @@ impl Workspace {
         let written = output::write_frame(frame, &path, &personal).await?;
         // The output is the enforced read: what the row filter kept.
         if let Some(e) = enforcement.as_mut() {
+            if let Some(g) = &gate {
+                e.rows_read = g.rows();
+            }
             if e.row_filter.is_some() {
                 e.rows_filtered = e.rows_read.saturating_sub(written.stats.rows);
             } else {
                 e.rows_read = written.stats.rows;
             }
         }
-        let manifest = manifest_refs
-            .map(|refs| {
+        let manifest = (listing == Listing::Subjects)
+            .then(|| {
                 subjects::write_manifest(
                     self.root(),
                     &PathBuf::from(RUNS_DIR)
                         .join(run_id)
                         .join(format!("{id}.subjects.parquet")),
-                    &refs,
+                    &gate.as_ref().map(|g| g.kept()).unwrap_or_default(),
                 )
             })
             .transpose()?;
@@ -961,13 +971,14 @@ impl Workspace {
     /// come first, so they join on the subject key before any pseudonym replaces it.
     async fn enforce(
         &self,
-        ctx: &SessionContext,
         id: &str,
         frame: DataFrame,
         read: &ReadPlan,
-    ) -> Result<(DataFrame, Enforcement), StepError> {
+    ) -> Result<(DataFrame, Enforcement, Option<Arc<SubjectGate>>), StepError> {
         check_declared(id, &frame, &read.contract)?;
-        let (mut frame, mut e, _) = self.snapshot_filter(ctx, id, frame, read).await?;
+        let (mut frame, mut e, gate) = self
+            .snapshot_filter(id, frame, read, Listing::RowsOnly)
+            .await?;
         let mut pseudonymize = None;
         for o in &read.decision.obligations {
             match o {
@@ -1015,7 +1026,7 @@ impl Workspace {
                 Obligation::RowFilter { .. } | Obligation::Audit { .. } => {}
             }
         }
-        Ok((frame, e))
+        Ok((frame, e, gate))
     }
 
     /// Locks `pipeline` for this process until the returned file is dropped. The OS lets go
@@ -1041,16 +1052,17 @@ impl Workspace {
         }
     }
 
-    /// Applies the decision's row filters (consent, opt-out) as joins against the ledger
-    /// as it stands now, and returns who is left: the sorted refs of the subjects in the
-    /// filtered frame (every subject when no filter applies; none without a subject key).
+    /// Applies the decision's row filters (consent, opt-out) against the ledger as it
+    /// stands now, as a gate in the scan (one pass, no join). The returned gate counts the
+    /// rows read and lists who passed once the frame has run; there is none without a
+    /// subject key, or for a read with no row filter whose subjects nobody lists.
     async fn snapshot_filter(
         &self,
-        ctx: &SessionContext,
         id: &str,
         frame: DataFrame,
         read: &ReadPlan,
-    ) -> Result<(DataFrame, Enforcement, Vec<[u8; 32]>), StepError> {
+        listing: Listing,
+    ) -> Result<(DataFrame, Enforcement, Option<Arc<SubjectGate>>), StepError> {
         let mut e = Enforcement {
             decision_id: read.decision_id,
             ..Enforcement::default()
@@ -1076,7 +1088,7 @@ impl Workspace {
                     read.contract.dataset
                 )));
             }
-            return Ok((frame, e, Vec::new()));
+            return Ok((frame, e, None));
         };
         if frame.schema().field_with_unqualified_name(key).is_err() {
             return Err(StepError::from(EngineError::Workspace(format!(
@@ -1084,32 +1096,39 @@ impl Workspace {
                 read.contract.dataset
             ))));
         }
-        // The ledger is read while the frame is scanned for its subjects.
-        let now = custodia_store::now_us();
-        let (subjects, ledgers) =
-            tokio::try_join!(self.subjects(id, &frame, &read.contract, key), async {
-                futures::future::try_join_all(filters.iter().map(|(_, p)| self.consent_at(p, now)))
-                    .await
-                    .map_err(StepError::from)
-            })?;
-        let mut frame = frame;
-        let mut kept: Option<Vec<[u8; 32]>> = None;
-        for ((kind, p), ledger) in filters.iter().zip(&ledgers) {
-            let filtered = subjects.row_filter(ctx, id, frame, key, ledger, *kind)?;
-            frame = filtered.frame;
-            kept = Some(match kept {
-                None => filtered.kept,
-                Some(before) => before
-                    .into_iter()
-                    .filter(|r| filtered.kept.binary_search(r).is_ok())
-                    .collect(),
-            });
-            e.row_filter = Some(format!("{}:{p}", filter_name(*kind)));
-            e.rows_read = subjects.rows;
+        if filters.is_empty() && listing == Listing::RowsOnly {
+            return Ok((frame, e, None));
         }
-        let kept = kept.unwrap_or_else(|| subjects.all());
-        Ok((frame, e, kept))
+        let now = custodia_store::now_us();
+        let ledgers =
+            futures::future::try_join_all(filters.iter().map(|(_, p)| self.consent_at(p, now)))
+                .await?;
+        if !filters.is_empty() {
+            e.row_filter = Some(
+                filters
+                    .iter()
+                    .map(|(kind, p)| format!("{}:{p}", filter_name(*kind)))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            );
+        }
+        let gate = Arc::new(SubjectGate::new(
+            subjects::subject_kind(&read.contract, key),
+            self.ref_key(&self.contract_region(&read.contract)),
+            filters.iter().map(|(kind, _)| *kind).zip(ledgers).collect(),
+        ));
+        let frame = gate.apply(id, frame, key)?;
+        Ok((frame, e, Some(gate)))
     }
+}
+
+/// Whether a filtered read must also say who is in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Listing {
+    /// A snapshot: its subject manifest lists them.
+    Subjects,
+    /// Any other read: only the row counts matter.
+    RowsOnly,
 }
 
 /// A read of `dataset` for `purpose`, computed and stored in `region`, by `role`.

@@ -115,6 +115,10 @@ struct ColumnAcc {
     min: f64,
     max: f64,
     sample: Vec<f64>,
+    /// Reservoir sampling (Vitter's algorithm L): the running weight, and the 1-based
+    /// number of the next value to take into the full sample.
+    weight: f64,
+    next_take: u64,
 }
 
 fn is_numeric(t: &DataType) -> bool {
@@ -161,6 +165,42 @@ impl Profiler {
         self.rng
     }
 
+    /// A uniform draw in (0, 1].
+    fn next_unit(&mut self) -> f64 {
+        ((self.next_random() >> 11) + 1) as f64 / (1u64 << 53) as f64
+    }
+
+    /// How many values algorithm L passes over before it takes the next one.
+    fn skip(&mut self, weight: f64) -> u64 {
+        (self.next_unit().ln() / (1.0 - weight).ln()).floor() as u64
+    }
+
+    /// Feeds column `i`'s next values (after `seen` earlier ones) to its reservoir. Once
+    /// the sample is full, algorithm L draws how far the next replacement is, instead of
+    /// a random number per value.
+    fn sample(&mut self, i: usize, mut seen: u64, values: impl Iterator<Item = f64>) {
+        for v in values {
+            seen += 1;
+            let c = &mut self.columns[i];
+            if c.sample.len() < SAMPLE {
+                c.sample.push(v);
+                if c.sample.len() == SAMPLE {
+                    let w = (self.next_unit().ln() / SAMPLE as f64).exp();
+                    let next = seen + self.skip(w) + 1;
+                    let c = &mut self.columns[i];
+                    (c.weight, c.next_take) = (w, next);
+                }
+            } else if seen == c.next_take {
+                let slot = (self.next_random() % SAMPLE as u64) as usize;
+                self.columns[i].sample[slot] = v;
+                let w = self.columns[i].weight * (self.next_unit().ln() / SAMPLE as f64).exp();
+                let next = seen + self.skip(w) + 1;
+                let c = &mut self.columns[i];
+                (c.weight, c.next_take) = (w, next);
+            }
+        }
+    }
+
     fn add(&mut self, batch: &RecordBatch) -> Result<(), EngineError> {
         let rows = self
             .converter
@@ -180,31 +220,31 @@ impl Profiler {
             let floats: ArrayRef = cast(array, &DataType::Float64)
                 .map_err(|e| EngineError::Workspace(e.to_string()))?;
             let floats = floats.as_primitive::<Float64Type>();
-            for v in floats.iter().flatten() {
-                if !v.is_finite() {
-                    continue;
-                }
-                let seen = {
-                    let c = &mut self.columns[i];
-                    c.count += 1;
-                    let d = v - c.mean;
-                    c.mean += d / c.count as f64;
-                    c.m2 += d * (v - c.mean);
-                    c.min = c.min.min(v);
-                    c.max = c.max.max(v);
-                    c.count
-                };
-                if self.columns[i].shape {
-                    // Reservoir sampling (algorithm R).
-                    if self.columns[i].sample.len() < SAMPLE {
-                        self.columns[i].sample.push(v);
-                    } else {
-                        let j = self.next_random() % seen;
-                        if (j as usize) < SAMPLE {
-                            self.columns[i].sample[j as usize] = v;
-                        }
-                    }
-                }
+            let finite = || floats.iter().flatten().filter(|v| v.is_finite());
+            // The batch's moments in two passes, merged into the column's (Chan et al.):
+            // no division per value, and as accurate as Welford's update.
+            let (n, sum) = finite().fold((0u64, 0.0f64), |(n, s), v| (n + 1, s + v));
+            if n == 0 {
+                continue;
+            }
+            let batch_mean = sum / n as f64;
+            let (mut lo, mut hi, mut m2) = (f64::INFINITY, f64::NEG_INFINITY, 0.0f64);
+            for v in finite() {
+                lo = lo.min(v);
+                hi = hi.max(v);
+                m2 += (v - batch_mean) * (v - batch_mean);
+            }
+            let c = &mut self.columns[i];
+            let total = c.count + n;
+            let delta = batch_mean - c.mean;
+            c.mean += delta * n as f64 / total as f64;
+            c.m2 += m2 + delta * delta * c.count as f64 * n as f64 / total as f64;
+            let seen_before = c.count;
+            c.count = total;
+            c.min = c.min.min(lo);
+            c.max = c.max.max(hi);
+            if c.shape {
+                self.sample(i, seen_before, finite());
             }
         }
         Ok(())
@@ -280,6 +320,12 @@ pub(crate) async fn write_frame(
     write_stream(stream, path, personal).await
 }
 
+/// Batches in flight between the scan and each of the two writer threads.
+const IN_FLIGHT: usize = 8;
+
+/// The scan runs on the runtime's workers while two threads of their own encode the
+/// Parquet file and profile the rows, so neither keeps a worker from the scan and the
+/// three share the cores.
 async fn write_stream(
     mut stream: SendableRecordBatchStream,
     path: &Path,
@@ -296,24 +342,53 @@ async fn write_stream(
     let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(props))
         .map_err(|e| EngineError::data(path, e))?;
     let mut profiler = Profiler::new(schema, personal)?;
+    let (to_writer, mut writer_rx) = tokio::sync::mpsc::channel::<RecordBatch>(IN_FLIGHT);
+    let (to_profiler, mut profiler_rx) = tokio::sync::mpsc::channel::<RecordBatch>(IN_FLIGHT);
+    let out = path.to_path_buf();
+    let encoding = tokio::task::spawn_blocking(move || {
+        while let Some(batch) = writer_rx.blocking_recv() {
+            writer
+                .write(&batch)
+                .map_err(|e| EngineError::data(&out, e))?;
+        }
+        let file = writer
+            .into_inner()
+            .map_err(|e| EngineError::data(&out, e))?;
+        file.sync_all().map_err(|e| EngineError::io(&out, e))
+    });
+    let profiling = tokio::task::spawn_blocking(move || {
+        while let Some(batch) = profiler_rx.blocking_recv() {
+            profiler.add(&batch)?;
+        }
+        Ok::<_, EngineError>(profiler.finish())
+    });
+    let mut scanned = Ok(());
     while let Some(batch) = stream.next().await {
-        let batch = batch.map_err(|e| EngineError::data(path, e))?;
+        let batch = match batch {
+            Ok(b) => b,
+            Err(e) => {
+                scanned = Err(EngineError::data(path, e));
+                break;
+            }
+        };
         if batch.num_rows() == 0 {
             continue;
         }
-        profiler.add(&batch)?;
-        writer
-            .write(&batch)
-            .map_err(|e| EngineError::data(path, e))?;
+        // A closed channel means that thread failed: its error is reported below.
+        if to_profiler.send(batch.clone()).await.is_err() || to_writer.send(batch).await.is_err() {
+            break;
+        }
     }
-    let file = writer
-        .into_inner()
-        .map_err(|e| EngineError::data(path, e))?;
-    file.sync_all().map_err(|e| EngineError::io(path, e))?;
-    drop(file);
+    drop((to_writer, to_profiler));
+    let joined = |e: tokio::task::JoinError| EngineError::Workspace(format!("writer thread: {e}"));
+    let encoded = encoding.await.map_err(joined)?;
+    let profiled = profiling.await.map_err(joined)?;
+    scanned?;
+    encoded?;
+    let written = profiled?;
     tmp.persist(path)
         .map_err(|e| EngineError::io(path, e.error))?;
-    Ok(profiler.finish())
+    Ok(written)
 }
 
 /// The schema as `[[name, type], …]` JSON, for the store.
@@ -450,5 +525,64 @@ mod tests {
         assert!(psi(&pct(&flag), &pct(&flag2)).unwrap() < 0.1);
         let more: Vec<f64> = (0..1000).map(|i| f64::from(i % 2 == 0)).collect();
         assert!(psi(&pct(&flag), &pct(&more)).unwrap() > 0.25);
+    }
+
+    #[test]
+    fn moments_merged_batch_by_batch_match_one_pass_and_the_sample_stays_uniform() {
+        // 100,000 values around a large offset (where a naive sum of squares loses
+        // precision), in uneven batches, with nulls and non-finite values skipped.
+        let n = 100_000usize;
+        // Rising values: a sampler that kept only the first ones would be caught.
+        let value = |i: usize| 1e9 + i as f64 / 100.0;
+        let mut batches = Vec::new();
+        let mut start = 0;
+        for (k, len) in [1usize, 999, 30_000, 7, 68_993].into_iter().enumerate() {
+            let ids: Vec<String> = (start..start + len).map(|i| format!("id{i}")).collect();
+            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+            let mut v: Vec<Option<f64>> = (start..start + len).map(|i| Some(value(i))).collect();
+            if k == 2 {
+                v.push(None);
+                v.push(Some(f64::NAN));
+            }
+            let mut ids = ids;
+            ids.extend(["null", "nan"].iter().take(v.len() - ids.len()));
+            let schema = Arc::new(Schema::new(vec![
+                Field::new("id", DataType::Utf8, true),
+                Field::new("v", DataType::Float64, true),
+            ]));
+            batches.push(
+                RecordBatch::try_new(
+                    schema,
+                    vec![
+                        Arc::new(StringArray::from(ids)),
+                        Arc::new(Float64Array::from(v)),
+                    ],
+                )
+                .unwrap(),
+            );
+            start += len;
+        }
+        assert_eq!(start, n);
+        let w = profile(&batches);
+        let s = w.stats.column("v").unwrap().numeric.clone().unwrap();
+        let mean = (0..n).map(value).sum::<f64>() / n as f64;
+        let var = (0..n).map(|i| (value(i) - mean).powi(2)).sum::<f64>() / n as f64;
+        assert_eq!(s.count, n as u64);
+        assert!((s.mean - mean).abs() < 1e-6, "{} vs {mean}", s.mean);
+        assert!(
+            (s.stddev - var.sqrt()).abs() < 1e-6,
+            "{} vs {}",
+            s.stddev,
+            var.sqrt()
+        );
+        assert_eq!((s.min, s.max), (Some(1e9), Some(value(n - 1))));
+        // The offsets are uniform on 0..1000: so are the sampled percentiles, within a
+        // few per cent, although only a fifth of the values fit in the sample.
+        for (k, p) in s.percentiles.iter().enumerate() {
+            let expected = 1e9 + 10.0 * (k + 1) as f64;
+            assert!((p - expected).abs() < 25.0, "p{} = {p}", k + 1);
+        }
+        // The same rows give the same statistics.
+        assert_eq!(profile(&batches).stats, w.stats);
     }
 }

@@ -1,6 +1,6 @@
 //! `custodia snapshot create`: a training snapshot of files outside a pipeline, by the same
 //! code as a pipeline's `snapshot` step — the policy decides the read, the consent or
-//! opt-out filter joins against the ledger as it stands now, the rows stream to Parquet
+//! opt-out filter checks each subject against the ledger as it stands now, the rows stream to Parquet
 //! and the subject manifest lists who is in it.
 
 use std::{collections::BTreeMap, path::PathBuf};
@@ -104,8 +104,8 @@ impl Workspace {
         let id = req.name.as_str();
         let frame = super::read_files(&ctx, self.root(), id, &req.source).await?;
         super::check_declared(id, &frame, contract).map_err(step_error)?;
-        let (frame, mut enforcement, kept) = self
-            .snapshot_filter(&ctx, id, frame, &read)
+        let (frame, mut enforcement, gate) = self
+            .snapshot_filter(id, frame, &read, super::Listing::Subjects)
             .await
             .map_err(step_error)?;
         let stamp = format!(
@@ -121,6 +121,9 @@ impl Workspace {
                 .is_none_or(|col| col.classification >= Classification::L2)
         };
         let written = output::write_frame(frame, &path, &personal).await?;
+        if let Some(g) = &gate {
+            enforcement.rows_read = g.rows();
+        }
         if enforcement.row_filter.is_some() {
             enforcement.rows_filtered = enforcement.rows_read.saturating_sub(written.stats.rows);
         } else {
@@ -129,7 +132,7 @@ impl Workspace {
         let manifest = subjects::write_manifest(
             self.root(),
             &rel.join(format!("{stamp}.subjects.parquet")),
-            &kept,
+            &gate.as_ref().map(|g| g.kept()).unwrap_or_default(),
         )?;
         let dataset = format!("snapshots.{}", req.name);
         let file = rel.join(format!("{stamp}.parquet")).display().to_string();

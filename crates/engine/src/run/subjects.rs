@@ -1,45 +1,41 @@
-//! Who is in a read: the distinct subject values of a frame turned into SubjectRefs once
-//! each, checked against the consent ledger for the consent or opt-out row filter, and
-//! written as a training snapshot's subject manifest.
+//! Who is in a read: each distinct subject value of a frame turned into its SubjectRef
+//! once, checked against the consent ledger for the consent or opt-out row filter in the
+//! scan itself, and written as a training snapshot's subject manifest.
 
-use std::{path::Path, sync::Arc};
+use std::{
+    collections::HashMap,
+    hash::BuildHasherDefault,
+    path::Path,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, Mutex,
+    },
+};
 
 use arrow::{
-    array::{Array, ArrayRef, AsArray, BooleanArray, FixedSizeBinaryArray, RecordBatch},
-    compute::{cast, filter},
-    datatypes::{DataType, Field, Int64Type, Schema},
+    array::{
+        Array, ArrayRef, AsArray, BooleanArray, FixedSizeBinaryArray, RecordBatch, StringArray,
+        StringViewArray,
+    },
+    compute::cast,
+    datatypes::{DataType, Field, Schema},
+    error::ArrowError,
 };
-use custodia_core::{Contract, EntityType, SubjectId, SubjectKind};
+use custodia_core::{Contract, EntityType, RefKey, SubjectId, SubjectKind};
 use custodia_policy::FilterKind;
 use datafusion::{
-    common::JoinType,
-    datasource::MemTable,
-    functions_aggregate::count::count_all,
-    prelude::{ident, DataFrame, SessionContext},
+    logical_expr::{create_udf, ColumnarValue, Volatility},
+    prelude::{ident, DataFrame},
 };
 use parquet::{arrow::ArrowWriter, basic::Compression, file::properties::WriterProperties};
+use rayon::slice::ParallelSliceMut;
 use sha2::{Digest, Sha256};
 
 use super::{df_err, StepError};
-use crate::{consent::ConsentAt, workspace::Workspace, EngineError};
-
-/// The distinct subject values of a read, with their refs.
-pub(super) struct Subjects {
-    /// Distinct values of the subject column, batch by batch (the column's own type).
-    values: Vec<ArrayRef>,
-    /// Per value, its SubjectRef as 32 bytes (`None`: not a valid identifier of the kind).
-    refs: Vec<Vec<Option<[u8; 32]>>>,
-    /// Rows the frame holds.
-    pub rows: u64,
-}
-
-/// What a row filter kept.
-pub(super) struct Filtered {
-    /// The filtered frame (a semi- or anti-join; lazy).
-    pub frame: DataFrame,
-    /// Sorted, distinct refs of the subjects the filtered frame holds.
-    pub kept: Vec<[u8; 32]>,
-}
+use crate::{
+    consent::{ConsentAt, RefHasher},
+    EngineError,
+};
 
 /// The kind of identifier a contract's subject key holds.
 pub(super) fn subject_kind(contract: &Contract, key: &str) -> SubjectKind {
@@ -50,131 +46,223 @@ pub(super) fn subject_kind(contract: &Contract, key: &str) -> SubjectKind {
     }
 }
 
-impl Workspace {
-    /// One aggregate pass over the frame: its row count and its distinct subject values,
-    /// each turned into a ref in the contract's region.
-    pub(super) async fn subjects(
-        &self,
-        id: &str,
-        frame: &DataFrame,
-        contract: &Contract,
-        key: &str,
-    ) -> Result<Subjects, StepError> {
-        let region = self.contract_region(contract);
-        let kind = subject_kind(contract, key);
-        let groups = frame
-            .clone()
-            .aggregate(vec![ident(key)], vec![count_all().alias("__custodia_n")])
-            .map_err(|e| df_err(id, e))?
-            .collect()
-            .await
-            .map_err(|e| df_err(id, e))?;
-        let ref_key = self.ref_key(&region);
-        let mut out = Subjects {
-            values: Vec::with_capacity(groups.len()),
-            refs: Vec::with_capacity(groups.len()),
-            rows: 0,
-        };
-        let mut texts = Vec::with_capacity(groups.len());
-        for b in &groups {
-            let counts = b.column(1).as_primitive::<Int64Type>();
-            out.rows += counts.iter().flatten().map(|n| n as u64).sum::<u64>();
-            out.values.push(b.column(0).clone());
-            texts.push(cast(b.column(0), &DataType::Utf8).map_err(|e| df_err(id, e))?);
+/// Shards of the gate's verdict cache: partitions evaluate the gate concurrently, each
+/// batch takes a shard's lock once for all of its rows in that shard.
+const SHARDS: usize = 64;
+
+/// A verdict's flag: the subject's rows pass every row filter.
+const ALLOWED: u32 = 1 << 31;
+/// A verdict's index when the value is not a valid identifier (it has no ref).
+const NO_REF: u32 = ALLOWED - 1;
+
+/// One shard of the verdict cache, on its own cache lines so the cores locking
+/// neighbouring shards do not contend for one line.
+#[repr(align(128))]
+#[derive(Default)]
+struct Shard(Mutex<Verdicts>);
+
+/// Values are keyed by their 128-bit xxh3 hash (a collision among a billion values has
+/// odds of about one in 10^21), and a verdict is 4 bytes: the `ALLOWED` flag and the index
+/// of the value's ref in `refs`. Small entries keep a million subjects' cache compact,
+/// since each row is one random lookup in it.
+#[derive(Default)]
+struct Verdicts {
+    /// Keys as two words: 8-byte alignment makes an entry 24 bytes rather than 32.
+    index: HashMap<[u64; 2], u32, BuildHasherDefault<RefHasher>>,
+    refs: Vec<[u8; 32]>,
+}
+
+/// A read's row filters (consent, opt-out) evaluated in the scan itself, in one pass:
+/// each distinct subject value is turned into its ref and checked against the ledgers
+/// once, on its first row, and every later row of that subject is a cache lookup. It
+/// counts the rows it sees and remembers who it let through, so after the frame has run
+/// the caller knows the rows read and the subject manifest without a second pass.
+pub(super) struct SubjectGate {
+    kind: SubjectKind,
+    ref_key: RefKey,
+    filters: Vec<(FilterKind, ConsentAt)>,
+    shards: Vec<Shard>,
+    rows: AtomicU64,
+}
+
+/// A batch's subject values as text.
+enum Texts<'a> {
+    View(&'a StringViewArray),
+    Plain(&'a StringArray),
+}
+
+impl Texts<'_> {
+    fn get(&self, row: usize) -> Option<&str> {
+        match self {
+            Texts::View(a) => a.is_valid(row).then(|| a.value(row)),
+            Texts::Plain(a) => a.is_valid(row).then(|| a.value(row)),
         }
-        // A million HMACs: split the batches over the cores.
-        let refs_of = |text: &ArrayRef| -> Vec<Option<[u8; 32]>> {
-            text.as_string::<i32>()
-                .iter()
-                .map(|v| Some(ref_key.bytes(&SubjectId::new(kind, v?).ok()?)))
-                .collect()
-        };
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let per = texts.len().div_ceil(threads).max(1);
-        out.refs = std::thread::scope(|scope| {
-            let parts: Vec<_> = texts
-                .chunks(per)
-                .map(|part| scope.spawn(move || part.iter().map(refs_of).collect::<Vec<_>>()))
-                .collect();
-            parts
-                .into_iter()
-                .flat_map(|p| p.join().expect("ref computation does not panic"))
-                .collect()
-        });
-        Ok(out)
     }
 }
 
-impl Subjects {
-    /// Keeps the rows whose subject `ledger` allows: a semi-join with the consenting
-    /// subjects' values (consent) or an anti-join with the opted-out ones (opt-out). Rows without a valid subject identifier have no consent, and no opt-out.
-    pub(super) fn row_filter(
-        &self,
-        ctx: &SessionContext,
+impl SubjectGate {
+    /// A gate for subjects of `kind`, refs keyed by `ref_key`, applying `filters` (none:
+    /// every row passes and the gate only lists who is in the read).
+    pub(super) fn new(
+        kind: SubjectKind,
+        ref_key: RefKey,
+        filters: Vec<(FilterKind, ConsentAt)>,
+    ) -> SubjectGate {
+        SubjectGate {
+            kind,
+            ref_key,
+            filters,
+            shards: (0..SHARDS).map(|_| Shard::default()).collect(),
+            rows: AtomicU64::new(0),
+        }
+    }
+
+    /// Whether a subject passes every filter. Rows without a valid identifier have no
+    /// consent, and no opt-out.
+    fn allows(&self, subject: Option<&[u8; 32]>) -> bool {
+        self.filters.iter().all(|(kind, ledger)| {
+            let state = subject.and_then(|r| ledger.state(r));
+            match kind {
+                FilterKind::Consent => state == Some(true),
+                FilterKind::OptOut => state != Some(false),
+            }
+        })
+    }
+
+    /// The verdict of a value seen for the first time.
+    fn decide(&self, value: &str, refs: &mut Vec<[u8; 32]>) -> u32 {
+        let subject = SubjectId::new(self.kind, value)
+            .ok()
+            .map(|id| self.ref_key.bytes(&id));
+        let allowed = if self.allows(subject.as_ref()) {
+            ALLOWED
+        } else {
+            0
+        };
+        match subject {
+            Some(r) if refs.len() < NO_REF as usize => {
+                refs.push(r);
+                allowed | (refs.len() - 1) as u32
+            }
+            _ => allowed | NO_REF,
+        }
+    }
+
+    /// The pass/fail mask of one batch of subject values.
+    fn evaluate(&self, values: &ArrayRef) -> Result<BooleanArray, ArrowError> {
+        self.rows.fetch_add(values.len() as u64, Ordering::Relaxed);
+        let cast_values;
+        let texts = match values.data_type() {
+            DataType::Utf8View => Texts::View(values.as_string_view()),
+            DataType::Utf8 => Texts::Plain(values.as_string::<i32>()),
+            _ => {
+                cast_values = cast(values, &DataType::Utf8)?;
+                Texts::Plain(cast_values.as_string::<i32>())
+            }
+        };
+        let mut mask = vec![self.allows(None); values.len()];
+        // Rows grouped by shard (a counting sort), so each shard is locked once a batch.
+        let mut hashes = Vec::with_capacity(values.len());
+        let mut starts = [0usize; SHARDS + 1];
+        for row in 0..values.len() {
+            if let Some(v) = texts.get(row) {
+                let hash = xxhash_rust::xxh3::xxh3_128(v.as_bytes());
+                starts[(hash >> 122) as usize % SHARDS + 1] += 1;
+                hashes.push((row, hash));
+            }
+        }
+        for s in 1..=SHARDS {
+            starts[s] += starts[s - 1];
+        }
+        let mut order = vec![(0usize, 0u128); hashes.len()];
+        let mut next = starts;
+        for &(row, hash) in &hashes {
+            let s = (hash >> 122) as usize % SHARDS;
+            order[next[s]] = (row, hash);
+            next[s] += 1;
+        }
+        for (s, shard) in self.shards.iter().enumerate() {
+            let rows = &order[starts[s]..starts[s + 1]];
+            if rows.is_empty() {
+                continue;
+            }
+            let mut guard = shard
+                .0
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let Verdicts { index, refs } = &mut *guard;
+            for &(row, hash) in rows {
+                let key = [hash as u64, (hash >> 64) as u64];
+                let verdict = match index.get(&key) {
+                    Some(v) => *v,
+                    None => {
+                        let value = texts.get(row).expect("hashed rows have a value");
+                        let v = self.decide(value, refs);
+                        index.insert(key, v);
+                        v
+                    }
+                };
+                mask[row] = verdict & ALLOWED != 0;
+            }
+        }
+        Ok(BooleanArray::from(mask))
+    }
+
+    /// `frame` with the gate applied to its `key` column. The gate counts and lists only
+    /// the rows the returned frame is run over, so run it once.
+    pub(super) fn apply(
+        self: &Arc<Self>,
         id: &str,
         frame: DataFrame,
         key: &str,
-        ledger: &ConsentAt,
-        kind: FilterKind,
-    ) -> Result<Filtered, StepError> {
-        let mut picked = Vec::with_capacity(self.values.len());
-        let mut kept = Vec::new();
-        for (values, refs) in self.values.iter().zip(&self.refs) {
-            let mut mask = Vec::with_capacity(refs.len());
-            for r in refs {
-                let state = r.as_ref().and_then(|r| ledger.state(r));
-                let allowed = match kind {
-                    FilterKind::Consent => state == Some(true),
-                    FilterKind::OptOut => state != Some(false),
-                };
-                if allowed {
-                    if let Some(r) = r {
-                        kept.push(*r);
-                    }
-                }
-                // The join set: consenting values (semi) or opted-out values (anti).
-                mask.push(Some(match kind {
-                    FilterKind::Consent => allowed,
-                    FilterKind::OptOut => !allowed,
-                }));
-            }
-            let mask = BooleanArray::from(mask);
-            picked.push(filter(values, &mask).map_err(|e| df_err(id, e))?);
-        }
-        kept.sort_unstable();
-        kept.dedup();
-        let field = Field::new(
-            "__custodia_subject",
-            self.values
-                .first()
-                .map(|a| a.data_type().clone())
-                .unwrap_or(DataType::Utf8),
-            true,
+    ) -> Result<DataFrame, StepError> {
+        let data_type = frame
+            .schema()
+            .field_with_unqualified_name(key)
+            .map_err(|e| df_err(id, e))?
+            .data_type()
+            .clone();
+        let gate = Arc::clone(self);
+        let udf = create_udf(
+            "custodia_subject_gate",
+            vec![data_type],
+            DataType::Boolean,
+            // It counts what it sees: never folded, deduplicated or moved.
+            Volatility::Volatile,
+            Arc::new(move |args: &[ColumnarValue]| {
+                let arrays = ColumnarValue::values_to_arrays(args)?;
+                Ok(ColumnarValue::Array(Arc::new(gate.evaluate(&arrays[0])?)))
+            }),
         );
-        let schema = Arc::new(Schema::new(vec![field]));
-        let batches: Vec<RecordBatch> = picked
-            .into_iter()
-            .map(|a| RecordBatch::try_new(schema.clone(), vec![a]))
-            .collect::<Result<_, _>>()
-            .map_err(|e| df_err(id, e))?;
-        let table = MemTable::try_new(schema, vec![batches]).map_err(|e| df_err(id, e))?;
-        let set = ctx.read_table(Arc::new(table)).map_err(|e| df_err(id, e))?;
-        let join = match kind {
-            FilterKind::Consent => JoinType::LeftSemi,
-            FilterKind::OptOut => JoinType::LeftAnti,
-        };
-        let frame = frame
-            .join(set, join, &[key], &["__custodia_subject"], None)
-            .map_err(|e| df_err(id, e))?;
-        Ok(Filtered { frame, kept })
+        Ok(frame
+            .filter(udf.call(vec![ident(key)]))
+            .map_err(|e| df_err(id, e))?)
     }
 
-    /// Sorted, distinct refs of every subject (no row filter applied).
-    pub(super) fn all(&self) -> Vec<[u8; 32]> {
-        let mut all: Vec<[u8; 32]> = self.refs.iter().flatten().flatten().copied().collect();
-        all.sort_unstable();
-        all.dedup();
-        all
+    /// Rows the gate has seen.
+    pub(super) fn rows(&self) -> u64 {
+        self.rows.load(Ordering::Relaxed)
+    }
+
+    /// Sorted, distinct refs of the subjects whose rows passed.
+    pub(super) fn kept(&self) -> Vec<[u8; 32]> {
+        let mut kept: Vec<[u8; 32]> = Vec::new();
+        for shard in &self.shards {
+            let guard = shard
+                .0
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            kept.extend(
+                guard
+                    .index
+                    .values()
+                    .filter(|v| **v & ALLOWED != 0 && **v & NO_REF != NO_REF)
+                    .map(|v| guard.refs[(*v & NO_REF) as usize]),
+            );
+        }
+        kept.par_sort_unstable();
+        kept.dedup();
+        kept
     }
 }
 
@@ -261,4 +349,133 @@ pub fn read_manifest(path: &Path) -> Result<Vec<[u8; 32]>, EngineError> {
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow::array::{Int64Array, StringViewArray};
+    use custodia_core::{keys::MasterKey, Region};
+    use custodia_store::CompactConsent;
+
+    use super::*;
+
+    fn key() -> RefKey {
+        RefKey::new(&MasterKey::from_bytes([7; 32]), &Region::new("eu").unwrap())
+    }
+
+    fn r(id: &str) -> [u8; 32] {
+        key().bytes(&SubjectId::new(SubjectKind::CustomerId, id).unwrap())
+    }
+
+    /// c1 granted, c2 granted then withdrew, c3 never answered.
+    fn ledger() -> ConsentAt {
+        let ev = |id: &str, granted, at_us, n| CompactConsent {
+            subject_ref: r(id),
+            granted,
+            at_us,
+            id: n,
+        };
+        ConsentAt::from_events([
+            ev("c1", true, 10, 1),
+            ev("c2", true, 10, 2),
+            ev("c2", false, 20, 3),
+        ])
+    }
+
+    fn mask(gate: &SubjectGate, values: ArrayRef) -> Vec<bool> {
+        gate.evaluate(&values)
+            .unwrap()
+            .iter()
+            .map(|v| v.unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn consent_keeps_only_granted_subjects_and_opt_out_drops_only_withdrawn_ones() {
+        let values: ArrayRef = Arc::new(StringArray::from(vec![
+            Some("c1"),
+            Some("c2"),
+            Some("c3"),
+            None,
+            Some(""),
+            Some("c1"),
+        ]));
+        let consent = SubjectGate::new(
+            SubjectKind::CustomerId,
+            key(),
+            vec![(FilterKind::Consent, ledger())],
+        );
+        assert_eq!(
+            mask(&consent, values.clone()),
+            [true, false, false, false, false, true]
+        );
+        assert_eq!(consent.kept(), vec![r("c1")]);
+        assert_eq!(consent.rows(), 6);
+        // No identifier has no opt-out on record: those rows stay.
+        let opt_out = SubjectGate::new(
+            SubjectKind::CustomerId,
+            key(),
+            vec![(FilterKind::OptOut, ledger())],
+        );
+        assert_eq!(
+            mask(&opt_out, values),
+            [true, false, true, true, true, true]
+        );
+        let mut both = vec![r("c1"), r("c3")];
+        both.sort_unstable();
+        assert_eq!(opt_out.kept(), both);
+        // Both filters: only what each allows.
+        let both = SubjectGate::new(
+            SubjectKind::CustomerId,
+            key(),
+            vec![
+                (FilterKind::OptOut, ledger()),
+                (FilterKind::Consent, ledger()),
+            ],
+        );
+        let values: ArrayRef = Arc::new(StringArray::from(vec!["c3", "c1", "c2"]));
+        assert_eq!(mask(&both, values), [false, true, false]);
+    }
+
+    #[test]
+    fn views_numbers_and_concurrent_batches_get_the_same_verdicts() {
+        let gate = Arc::new(SubjectGate::new(
+            SubjectKind::CustomerId,
+            key(),
+            vec![(FilterKind::Consent, ledger())],
+        ));
+        let view: ArrayRef = Arc::new(StringViewArray::from(vec!["c2", "c1"]));
+        assert_eq!(mask(&gate, view), [false, true]);
+        // Integer keys are looked up by their text, as refs are made of it.
+        let numbers = SubjectGate::new(
+            SubjectKind::CustomerId,
+            key(),
+            vec![(
+                FilterKind::Consent,
+                ConsentAt::from_events([CompactConsent {
+                    subject_ref: r("42"),
+                    granted: true,
+                    at_us: 1,
+                    id: 1,
+                }]),
+            )],
+        );
+        let ints: ArrayRef = Arc::new(Int64Array::from(vec![42, 43]));
+        assert_eq!(mask(&numbers, ints), [true, false]);
+        // Two threads over the same subjects: every subject decided once, every row
+        // counted.
+        let values: Vec<String> = (0..20_000).map(|i| format!("c{}", i % 3 + 1)).collect();
+        let values: ArrayRef = Arc::new(StringArray::from(values));
+        std::thread::scope(|s| {
+            for _ in 0..2 {
+                s.spawn(|| {
+                    let m = mask(&gate, values.clone());
+                    assert!(m.iter().step_by(3).all(|v| *v));
+                    assert!(m.iter().skip(1).step_by(3).all(|v| !*v));
+                });
+            }
+        });
+        assert_eq!(gate.rows(), 40_002);
+        assert_eq!(gate.kept(), vec![r("c1")]);
+    }
 }
