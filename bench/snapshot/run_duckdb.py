@@ -25,7 +25,8 @@ Usage:
 
 Stdout: one JSON line per repetition:
   {"peer": "duckdb", "version": ..., "threads": N|null, "rows_in": ...,
-   "rows_out": ..., "subjects_out": ..., "seconds": ...}
+   "rows_out": ..., "subjects_out": ..., "seconds": ..., "cpu_seconds": ...}
+(cpu_seconds: CPU time of all the process's threads during the timed section)
 Exit code 2 on bad input (missing file, missing/mistyped column, unreadable Parquet).
 
 Setup: bench/snapshot/setup.sh
@@ -108,6 +109,7 @@ def run_once(args, has_id: bool) -> dict:
             con.execute(f"SET threads = {int(args.threads)}")
 
         t0 = time.perf_counter()
+        cpu0 = time.process_time()
         # a) allowed subjects for the purpose at `now`
         con.execute(
             f"""
@@ -141,6 +143,7 @@ def run_once(args, has_id: bool) -> dict:
             """
         )
         seconds = time.perf_counter() - t0
+        cpu_seconds = time.process_time() - cpu0
 
         def count(path: str) -> int:
             return con.execute(f"SELECT count(*) FROM read_parquet({sql_str(path)})").fetchone()[0]
@@ -153,6 +156,7 @@ def run_once(args, has_id: bool) -> dict:
             "rows_out": count(snapshot),
             "subjects_out": count(manifest),
             "seconds": round(seconds, 6),
+            "cpu_seconds": round(cpu_seconds, 6),
         }
     finally:
         con.close()

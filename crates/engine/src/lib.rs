@@ -12,6 +12,7 @@ pub mod contracts;
 mod deid;
 mod documents;
 mod error;
+mod flat;
 pub mod keyring;
 pub mod keys;
 pub mod lineage;

@@ -274,27 +274,35 @@ async fn main() -> Result<()> {
     let mut custodia = Vec::new();
     let mut duck = Vec::new();
     let mut version = String::new();
+    let mut custodia_cpu = Vec::new();
+    let mut duck_cpu = Vec::new();
     for _ in 0..a.repeat {
         let t = Instant::now();
+        let cpu = process_cpu_seconds()?;
         let outcome = ws.snapshot(&req).await?;
         let secs = t.elapsed().as_secs_f64();
+        custodia_cpu.push(process_cpu_seconds()? - cpu);
         let SnapshotOutcome::Created(r) = outcome else {
             bail!("the policy denied the snapshot: {outcome:?}");
         };
         custodia.push(secs);
         let kept = (r.rows, r.manifest.subjects);
         eprintln!(
-            "custodia: {secs:.2} s, {} of {} rows, {} subjects",
-            r.rows, r.enforcement.rows_read, r.manifest.subjects
+            "custodia: {secs:.2} s ({:.2} s CPU), {} of {} rows, {} subjects",
+            custodia_cpu.last().copied().unwrap_or(0.0),
+            r.rows,
+            r.enforcement.rows_read,
+            r.manifest.subjects
         );
         if a.no_peer {
             continue;
         }
-        let (secs, theirs, v) = run_duckdb(&a, &orders, &out, threads)?;
+        let (secs, cpu, theirs, v) = run_duckdb(&a, &orders, &out, threads)?;
+        duck_cpu.push(cpu);
         if theirs != kept {
             bail!("DuckDB kept {theirs:?} (rows, subjects), Custodia {kept:?}: the two disagree");
         }
-        eprintln!("duckdb {v}: {secs:.2} s");
+        eprintln!("duckdb {v}: {secs:.2} s ({cpu:.2} s CPU)");
         duck.push(secs);
         version = v;
         rows_kept = kept;
@@ -315,6 +323,9 @@ async fn main() -> Result<()> {
         "duckdb_s": d,
         "duckdb_version": version,
         "custodia_over_duckdb": c / d,
+        "custodia_cpu_s": median(custodia_cpu.clone()),
+        "duckdb_cpu_s": median(duck_cpu.clone()),
+        "cpu_custodia_over_duckdb": median(custodia_cpu) / median(duck_cpu),
     });
     if a.json {
         println!("{report}");
@@ -329,13 +340,34 @@ async fn main() -> Result<()> {
     Ok(())
 }
 
-/// One timed DuckDB run: its seconds, (rows, subjects) kept, and DuckDB's version.
+/// CPU time this process has used, all threads (user and system), from /proc/self/stat:
+/// a second measure beside wall time, less moved by a busy shared machine.
+fn process_cpu_seconds() -> Result<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat")?;
+    // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
+    let after = stat
+        .rsplit_once(')')
+        .context("unexpected /proc/self/stat")?
+        .1;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| -> Result<f64> {
+        Ok(fields
+            .get(i - 3)
+            .context("unexpected /proc/self/stat")?
+            .parse::<f64>()?)
+    };
+    // /proc reports in USER_HZ, which Linux fixes at 100 for user space.
+    Ok((ticks(14)? + ticks(15)?) / 100.0)
+}
+
+/// One timed DuckDB run (the second of two in a fresh process): its seconds, CPU seconds,
+/// (rows, subjects) kept, and DuckDB's version.
 fn run_duckdb(
     a: &Args,
     orders: &std::path::Path,
     out: &std::path::Path,
     threads: usize,
-) -> Result<(f64, (u64, u64), String)> {
+) -> Result<(f64, f64, (u64, u64), String)> {
     let py = Command::new(&a.python)
         .arg("bench/snapshot/run_duckdb.py")
         .arg("--orders")
@@ -345,7 +377,8 @@ fn run_duckdb(
         .args(["--purpose", "model_training", "--out"])
         .arg(out)
         .args(["--threads", &threads.to_string()])
-        .args(["--repeat", "1"])
+        // Two in one process, the second timed: Custodia's runs share one warm process too.
+        .args(["--repeat", "2"])
         .output()
         .with_context(|| {
             format!(
@@ -362,11 +395,12 @@ fn run_duckdb(
     let stdout = String::from_utf8(py.stdout)?;
     let line = stdout
         .lines()
-        .next()
+        .last()
         .context("the DuckDB peer printed no result")?;
     let v: serde_json::Value = serde_json::from_str(line)?;
     Ok((
         v["seconds"].as_f64().unwrap_or(f64::NAN),
+        v["cpu_seconds"].as_f64().unwrap_or(f64::NAN),
         (
             v["rows_out"].as_u64().unwrap_or(0),
             v["subjects_out"].as_u64().unwrap_or(0),

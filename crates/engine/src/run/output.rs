@@ -6,12 +6,24 @@ use std::path::Path;
 use arrow::{
     array::{Array, ArrayRef, AsArray, RecordBatch},
     compute::cast,
-    datatypes::{DataType, Float64Type, SchemaRef},
+    datatypes::{DataType, Fields, Float64Type, SchemaRef},
     row::{RowConverter, SortField},
 };
 use datafusion::{execution::SendableRecordBatchStream, prelude::DataFrame};
 use futures::StreamExt;
-use parquet::{arrow::ArrowWriter, basic::Compression, file::properties::WriterProperties};
+use parquet::{
+    arrow::{
+        arrow_writer::{compute_leaves, ArrowColumnWriter, ArrowRowGroupWriterFactory},
+        ArrowWriter,
+    },
+    basic::Compression,
+    errors::ParquetError,
+    file::{properties::WriterProperties, writer::SerializedFileWriter},
+};
+use rayon::iter::{
+    IndexedParallelIterator, IntoParallelIterator, IntoParallelRefIterator,
+    IntoParallelRefMutIterator, ParallelIterator,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::EngineError;
@@ -320,6 +332,90 @@ pub(crate) async fn write_frame(
     write_stream(stream, path, personal).await
 }
 
+/// A Parquet writer that encodes the columns of each batch in parallel (on rayon's pool):
+/// one thread encoding every column was the longest path of a snapshot, while the scan
+/// waited for it. Row groups, pages and file metadata are `ArrowWriter`'s own.
+struct ParallelEncoder {
+    file: SerializedFileWriter<std::fs::File>,
+    factory: ArrowRowGroupWriterFactory,
+    fields: Fields,
+    max_rows: usize,
+    /// The row group being encoded: its column writers and rows so far.
+    group: Option<(Vec<ArrowColumnWriter>, usize)>,
+}
+
+impl ParallelEncoder {
+    fn new(
+        writer: ArrowWriter<std::fs::File>,
+        fields: Fields,
+        max_rows: usize,
+    ) -> Result<ParallelEncoder, EngineError> {
+        let (file, factory) = writer
+            .into_serialized_writer()
+            .map_err(|e| EngineError::Workspace(e.to_string()))?;
+        Ok(ParallelEncoder {
+            file,
+            factory,
+            fields,
+            max_rows: max_rows.max(1),
+            group: None,
+        })
+    }
+
+    fn write(&mut self, batch: &RecordBatch) -> Result<(), ParquetError> {
+        let mut rest = batch.clone();
+        while rest.num_rows() > 0 {
+            let (writers, rows) = match &mut self.group {
+                Some(group) => group,
+                None => self.group.insert((
+                    self.factory
+                        .create_column_writers(self.file.flushed_row_groups().len())?,
+                    0,
+                )),
+            };
+            let take = rest.num_rows().min(self.max_rows - *rows);
+            let part = rest.slice(0, take);
+            rest = rest.slice(take, rest.num_rows() - take);
+            let mut leaves = Vec::with_capacity(writers.len());
+            for (field, array) in self.fields.iter().zip(part.columns()) {
+                leaves.extend(compute_leaves(field, array)?);
+            }
+            writers
+                .par_iter_mut()
+                .zip(leaves.par_iter())
+                .try_for_each(|(w, leaf)| w.write(leaf))?;
+            *rows += take;
+            if *rows == self.max_rows {
+                self.flush()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Closes the row group being encoded (its columns in parallel) and appends it.
+    fn flush(&mut self) -> Result<(), ParquetError> {
+        let Some((writers, _)) = self.group.take() else {
+            return Ok(());
+        };
+        let chunks = writers
+            .into_par_iter()
+            .map(ArrowColumnWriter::close)
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut group = self.file.next_row_group()?;
+        for chunk in chunks {
+            chunk.append_to_row_group(&mut group)?;
+        }
+        group.close()?;
+        Ok(())
+    }
+
+    /// Writes the last row group and the footer.
+    fn finish(mut self) -> Result<std::fs::File, ParquetError> {
+        self.flush()?;
+        self.file.into_inner()
+    }
+}
+
 /// Batches in flight between the scan and each of the two writer threads.
 const IN_FLIGHT: usize = 8;
 
@@ -338,22 +434,23 @@ async fn write_stream(
     let props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
         .build();
+    let max_rows = props.max_row_group_row_count().unwrap_or(usize::MAX);
+    let fields = schema.fields().clone();
     let file = tmp.reopen().map_err(|e| EngineError::io(tmp.path(), e))?;
-    let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(props))
+    let writer = ArrowWriter::try_new(file, schema.clone(), Some(props))
         .map_err(|e| EngineError::data(path, e))?;
     let mut profiler = Profiler::new(schema, personal)?;
     let (to_writer, mut writer_rx) = tokio::sync::mpsc::channel::<RecordBatch>(IN_FLIGHT);
     let (to_profiler, mut profiler_rx) = tokio::sync::mpsc::channel::<RecordBatch>(IN_FLIGHT);
     let out = path.to_path_buf();
     let encoding = tokio::task::spawn_blocking(move || {
+        let mut encoder = ParallelEncoder::new(writer, fields, max_rows)?;
         while let Some(batch) = writer_rx.blocking_recv() {
-            writer
+            encoder
                 .write(&batch)
                 .map_err(|e| EngineError::data(&out, e))?;
         }
-        let file = writer
-            .into_inner()
-            .map_err(|e| EngineError::data(&out, e))?;
+        let file = encoder.finish().map_err(|e| EngineError::data(&out, e))?;
         file.sync_all().map_err(|e| EngineError::io(&out, e))
     });
     let profiling = tokio::task::spawn_blocking(move || {
@@ -525,6 +622,42 @@ mod tests {
         assert!(psi(&pct(&flag), &pct(&flag2)).unwrap() < 0.1);
         let more: Vec<f64> = (0..1000).map(|i| f64::from(i % 2 == 0)).collect();
         assert!(psi(&pct(&flag), &pct(&more)).unwrap() > 0.25);
+    }
+
+    #[test]
+    fn the_parallel_encoder_splits_row_groups_and_reads_back_unchanged() {
+        let batches = [
+            batch(&["a", "b", "c", "d", "e"], &[1.0, 2.0, 3.0, 4.0, 5.0]),
+            batch(&["f"], &[6.0]),
+            batch(&["g", "h", "i", "j", "k", "l", "m"], &[7.0; 7]),
+        ];
+        let schema = batches[0].schema();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.parquet");
+        let writer =
+            ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), schema.clone(), None)
+                .unwrap();
+        let mut encoder = ParallelEncoder::new(writer, schema.fields().clone(), 3).unwrap();
+        for b in &batches {
+            encoder.write(b).unwrap();
+        }
+        encoder.finish().unwrap().sync_all().unwrap();
+        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+            std::fs::File::open(&path).unwrap(),
+        )
+        .unwrap();
+        let groups: Vec<i64> = reader
+            .metadata()
+            .row_groups()
+            .iter()
+            .map(|g| g.num_rows())
+            .collect();
+        assert_eq!(groups, [3, 3, 3, 3, 1]);
+        assert_eq!(reader.schema(), &schema);
+        let read: Vec<RecordBatch> = reader.build().unwrap().map(Result::unwrap).collect();
+        let read = arrow::compute::concat_batches(&schema, &read).unwrap();
+        let written = arrow::compute::concat_batches(&schema, &batches).unwrap();
+        assert_eq!(read, written);
     }
 
     #[test]

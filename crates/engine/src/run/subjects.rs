@@ -3,8 +3,6 @@
 //! scan itself, and written as a training snapshot's subject manifest.
 
 use std::{
-    collections::HashMap,
-    hash::BuildHasherDefault,
     path::Path,
     sync::{
         atomic::{AtomicU64, Ordering},
@@ -33,7 +31,8 @@ use sha2::{Digest, Sha256};
 
 use super::{df_err, StepError};
 use crate::{
-    consent::{ConsentAt, RefHasher},
+    consent::ConsentAt,
+    flat::{self, FlatTable},
     EngineError,
 };
 
@@ -53,7 +52,7 @@ const SHARDS: usize = 64;
 /// A verdict's flag: the subject's rows pass every row filter.
 const ALLOWED: u32 = 1 << 31;
 /// A verdict's index when the value is not a valid identifier (it has no ref).
-const NO_REF: u32 = ALLOWED - 1;
+const NO_REF: u32 = (1 << 30) - 1;
 
 /// One shard of the verdict cache, on its own cache lines so the cores locking
 /// neighbouring shards do not contend for one line.
@@ -63,12 +62,10 @@ struct Shard(Mutex<Verdicts>);
 
 /// Values are keyed by their 128-bit xxh3 hash (a collision among a billion values has
 /// odds of about one in 10^21), and a verdict is 4 bytes: the `ALLOWED` flag and the index
-/// of the value's ref in `refs`. Small entries keep a million subjects' cache compact,
-/// since each row is one random lookup in it.
+/// of the value's ref in `refs`.
 #[derive(Default)]
 struct Verdicts {
-    /// Keys as two words: 8-byte alignment makes an entry 24 bytes rather than 32.
-    index: HashMap<[u64; 2], u32, BuildHasherDefault<RefHasher>>,
+    index: FlatTable,
     refs: Vec<[u8; 32]>,
 }
 
@@ -191,17 +188,14 @@ impl SubjectGate {
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
             let Verdicts { index, refs } = &mut *guard;
+            std::hint::black_box(
+                rows.iter()
+                    .fold(0, |acc, &(_, hash)| acc ^ index.touch(flat::key_of(hash))),
+            );
             for &(row, hash) in rows {
-                let key = [hash as u64, (hash >> 64) as u64];
-                let verdict = match index.get(&key) {
-                    Some(v) => *v,
-                    None => {
-                        let value = texts.get(row).expect("hashed rows have a value");
-                        let v = self.decide(value, refs);
-                        index.insert(key, v);
-                        v
-                    }
-                };
+                let verdict = index.get_or_insert_with(flat::key_of(hash), || {
+                    self.decide(texts.get(row).expect("hashed rows have a value"), refs)
+                });
                 mask[row] = verdict & ALLOWED != 0;
             }
         }
@@ -256,8 +250,8 @@ impl SubjectGate {
                 guard
                     .index
                     .values()
-                    .filter(|v| **v & ALLOWED != 0 && **v & NO_REF != NO_REF)
-                    .map(|v| guard.refs[(*v & NO_REF) as usize]),
+                    .filter(|v| v & ALLOWED != 0 && v & NO_REF != NO_REF)
+                    .map(|v| guard.refs[(v & NO_REF) as usize]),
             );
         }
         kept.par_sort_unstable();
