@@ -831,7 +831,19 @@ impl Workspace {
             .join(run_id)
             .join(format!("{id}.parquet"));
         let path = dir.join(format!("{id}.parquet"));
-        let written = output::write_frame(frame, &path, &personal).await?;
+        let scanned = output::scan_frame(frame, &path, &personal).await?;
+        // A snapshot's manifest is written while its file is still being encoded and synced.
+        let manifest = (listing == Listing::Subjects).then(|| {
+            subjects::write_manifest(
+                self.root(),
+                &PathBuf::from(RUNS_DIR)
+                    .join(run_id)
+                    .join(format!("{id}.subjects.parquet")),
+                &gate.as_ref().map(|g| g.kept()).unwrap_or_default(),
+            )
+        });
+        let written = scanned.finish().await?;
+        let manifest = manifest.transpose()?;
         // The output is the enforced read: what the row filter kept.
         if let Some(e) = enforcement.as_mut() {
             if let Some(g) = &gate {
@@ -843,17 +855,6 @@ impl Workspace {
                 e.rows_read = written.stats.rows;
             }
         }
-        let manifest = (listing == Listing::Subjects)
-            .then(|| {
-                subjects::write_manifest(
-                    self.root(),
-                    &PathBuf::from(RUNS_DIR)
-                        .join(run_id)
-                        .join(format!("{id}.subjects.parquet")),
-                    &gate.as_ref().map(|g| g.kept()).unwrap_or_default(),
-                )
-            })
-            .transpose()?;
         ctx.deregister_table(id).map_err(|e| df_err(id, e))?;
         ctx.register_parquet(
             id,

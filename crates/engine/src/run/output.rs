@@ -319,17 +319,41 @@ impl Profiler {
 
 /// Runs `frame` and writes its rows to `path` (Parquet, atomically: a temporary file in
 /// the same folder, synced, then renamed). `personal(column)` says which columns keep no
-/// bounds or deciles in the statistics.
-pub(crate) async fn write_frame(
+/// bounds or deciles in the statistics. Returns once every row has been read (so a
+/// filter's counts are final) while the file is still being encoded and synced: the
+/// caller can do other work meanwhile, then [`Scanned::finish`].
+pub(crate) async fn scan_frame(
     frame: DataFrame,
     path: &Path,
     personal: &dyn Fn(&str) -> bool,
-) -> Result<Written, EngineError> {
+) -> Result<Scanned, EngineError> {
     let stream = frame
         .execute_stream()
         .await
         .map_err(|e| EngineError::data(path, e))?;
     write_stream(stream, path, personal).await
+}
+
+/// A frame fully read, its Parquet file and statistics still being finished.
+pub(crate) struct Scanned {
+    path: std::path::PathBuf,
+    tmp: tempfile::NamedTempFile,
+    encoding: tokio::task::JoinHandle<Result<(), EngineError>>,
+    profiling: tokio::task::JoinHandle<Result<Written, EngineError>>,
+}
+
+impl Scanned {
+    /// Waits for the file (synced) and the statistics, then moves the file into place.
+    pub(crate) async fn finish(self) -> Result<Written, EngineError> {
+        let joined =
+            |e: tokio::task::JoinError| EngineError::Workspace(format!("writer thread: {e}"));
+        self.encoding.await.map_err(joined)??;
+        let written = self.profiling.await.map_err(joined)??;
+        self.tmp
+            .persist(&self.path)
+            .map_err(|e| EngineError::io(&self.path, e.error))?;
+        Ok(written)
+    }
 }
 
 /// A Parquet writer that encodes the columns of each batch in parallel (on rayon's pool):
@@ -426,7 +450,7 @@ async fn write_stream(
     mut stream: SendableRecordBatchStream,
     path: &Path,
     personal: &dyn Fn(&str) -> bool,
-) -> Result<Written, EngineError> {
+) -> Result<Scanned, EngineError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| EngineError::io(dir, e))?;
     let tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| EngineError::io(dir, e))?;
@@ -477,15 +501,19 @@ async fn write_stream(
         }
     }
     drop((to_writer, to_profiler));
-    let joined = |e: tokio::task::JoinError| EngineError::Workspace(format!("writer thread: {e}"));
-    let encoded = encoding.await.map_err(joined)?;
-    let profiled = profiling.await.map_err(joined)?;
-    scanned?;
-    encoded?;
-    let written = profiled?;
-    tmp.persist(path)
-        .map_err(|e| EngineError::io(path, e.error))?;
-    Ok(written)
+    let out = Scanned {
+        path: path.to_path_buf(),
+        tmp,
+        encoding,
+        profiling,
+    };
+    if let Err(e) = scanned {
+        // The threads stop on the closed channels; the temporary file is dropped unrenamed.
+        let _ = out.encoding.await;
+        let _ = out.profiling.await;
+        return Err(e);
+    }
+    Ok(out)
 }
 
 /// The schema as `[[name, type], …]` JSON, for the store.

@@ -120,7 +120,16 @@ impl Workspace {
                 .column(c)
                 .is_none_or(|col| col.classification >= Classification::L2)
         };
-        let written = output::write_frame(frame, &path, &personal).await?;
+        let scanned = output::scan_frame(frame, &path, &personal).await?;
+        // Every row has passed the gate: the manifest is written while the snapshot file
+        // is still being encoded and synced.
+        let manifest = subjects::write_manifest(
+            self.root(),
+            &rel.join(format!("{stamp}.subjects.parquet")),
+            &gate.as_ref().map(|g| g.kept()).unwrap_or_default(),
+        );
+        let written = scanned.finish().await?;
+        let manifest = manifest?;
         if let Some(g) = &gate {
             enforcement.rows_read = g.rows();
         }
@@ -129,11 +138,6 @@ impl Workspace {
         } else {
             enforcement.rows_read = written.stats.rows;
         }
-        let manifest = subjects::write_manifest(
-            self.root(),
-            &rel.join(format!("{stamp}.subjects.parquet")),
-            &gate.as_ref().map(|g| g.kept()).unwrap_or_default(),
-        )?;
         let dataset = format!("snapshots.{}", req.name);
         let file = rel.join(format!("{stamp}.parquet")).display().to_string();
         let mut tx = self.store().begin_write().await?;
