@@ -3,12 +3,11 @@
 
 use std::{
     collections::{BTreeMap, HashMap},
-    hash::BuildHasherDefault,
     path::Path,
 };
 
 use custodia_core::{Purpose, Region, SubjectId, SubjectKind, SubjectRef};
-use custodia_store::{now_us, CompactConsent, ConsentEvent, ConsentState};
+use custodia_store::{now_us, ConsentEvent, ConsentState, SubjectConsent};
 
 use crate::{
     audit_log::NewEntry,
@@ -475,26 +474,6 @@ impl ConsentIndex {
     }
 }
 
-/// Hashes a SubjectRef by its first eight bytes: refs are HMAC outputs under a secret key,
-/// already uniform, so hashing them again (SipHash) only costs time on a million lookups.
-#[derive(Default)]
-pub struct RefHasher(u64);
-
-impl std::hash::Hasher for RefHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        // `[u8; 32]` hashes its length (`write_usize`), then its bytes in one call.
-        if let Some(head) = bytes.first_chunk::<8>() {
-            self.0 = u64::from_le_bytes(*head);
-        }
-    }
-
-    fn write_usize(&mut self, _: usize) {}
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
 /// The ledger reduced to one purpose at one instant: per subject, whether its deciding
 /// event granted the purpose. What bulk consent and opt-out filters look subjects up in.
 #[derive(Debug, Default)]
@@ -505,26 +484,15 @@ pub struct ConsentAt {
 }
 
 impl ConsentAt {
-    /// Reduces events (any order, all of one purpose, none after the instant) to each
-    /// subject's deciding one: the latest; of two at the same instant, the later ledger
-    /// entry, as in `consent_check`.
-    pub fn from_events(events: impl IntoIterator<Item = CompactConsent>) -> ConsentAt {
-        let events = events.into_iter();
-        let mut state: HashMap<[u8; 32], (i64, i64, bool), BuildHasherDefault<RefHasher>> =
-            HashMap::with_capacity_and_hasher(events.size_hint().0, Default::default());
-        for e in events {
-            let slot = state
-                .entry(e.subject_ref)
-                .or_insert((e.at_us, e.id, e.granted));
-            if (e.at_us, e.id) > (slot.0, slot.1) {
-                *slot = (e.at_us, e.id, e.granted);
-            }
+    /// The standing of each subject, as the store's bulk read gives it (one per subject,
+    /// already its deciding event's answer).
+    pub fn from_subjects(subjects: impl IntoIterator<Item = SubjectConsent>) -> ConsentAt {
+        let subjects = subjects.into_iter();
+        let mut state = FlatTable::with_capacity(subjects.size_hint().0);
+        for s in subjects {
+            state.insert(flat::ref_key(&s.subject_ref), u32::from(s.granted));
         }
-        let mut table = FlatTable::with_capacity(state.len());
-        for (subject_ref, (_, _, granted)) in state {
-            table.insert(flat::ref_key(&subject_ref), u32::from(granted));
-        }
-        ConsentAt { state: table }
+        ConsentAt { state }
     }
 
     /// Granted (`Some(true)`), withdrawn (`Some(false)`) or no event (`None`) for a ref's
@@ -547,7 +515,7 @@ impl ConsentAt {
 impl Workspace {
     /// The ledger for `purpose` as it stands at `at_us`, read in bulk.
     pub async fn consent_at(&self, purpose: &str, at_us: i64) -> Result<ConsentAt, EngineError> {
-        Ok(ConsentAt::from_events(
+        Ok(ConsentAt::from_subjects(
             self.store().consent_scan(purpose, at_us).await?,
         ))
     }
@@ -588,22 +556,12 @@ mod tests {
     }
 
     #[test]
-    fn bulk_state_picks_the_deciding_event_like_the_index() {
-        let c = |r: u8, granted, at_us, id| CompactConsent {
+    fn bulk_state_answers_per_ref() {
+        let c = |r: u8, granted| SubjectConsent {
             subject_ref: [r; 32],
             granted,
-            at_us,
-            id,
         };
-        // Any order; the latest decides; a tie at the same instant goes to the later entry.
-        let at = ConsentAt::from_events([
-            c(1, false, 300, 4),
-            c(1, true, 100, 1),
-            c(1, true, 300, 3),
-            c(2, true, 200, 5),
-            c(2, false, 100, 6),
-            c(3, false, 50, 7),
-        ]);
+        let at = ConsentAt::from_subjects([c(1, false), c(2, true), c(3, false)]);
         assert_eq!(at.state(&[1; 32]), Some(false));
         assert_eq!(at.state(&[2; 32]), Some(true));
         assert_eq!(at.state(&[3; 32]), Some(false));

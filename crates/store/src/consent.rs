@@ -37,39 +37,60 @@ pub enum ConsentState {
     Unknown,
 }
 
-/// One ledger event as [`Store::consent_scan`] reads it in bulk: no source, jurisdiction
-/// or purpose, the ref as its 32 bytes.
+/// One subject's standing for a purpose as [`Store::consent_scan`] reads it in bulk: its
+/// deciding event's answer, the ref as its 32 bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CompactConsent {
+pub struct SubjectConsent {
     /// The SubjectRef's 32 bytes.
     pub subject_ref: [u8; 32],
     /// Granted (true) or withdrawn (false).
     pub granted: bool,
-    /// When it took effect (µs since the epoch).
-    pub at_us: i64,
-    /// Ledger id: of two events at the same instant, the later entry decides.
-    pub id: i64,
 }
 
-/// Ledger ids per bulk-read chunk: big enough that a chunk is one round trip, small enough
-/// that its text stays about a megabyte and the chunks spread evenly over the cores.
-const CHUNK_IDS: i64 = 32_768;
+/// The bulk read's chunks, by the ref's first hex digit (`None`: unbounded): sixteen index
+/// ranges that cover every ref exactly once and spread evenly over the cores.
+fn ref_ranges() -> Vec<(Option<String>, Option<String>)> {
+    const DIGITS: &[u8] = b"0123456789abcdef";
+    (0..DIGITS.len())
+        .map(|i| {
+            let bound = |j: usize| DIGITS.get(j).map(|d| char::from(*d).to_string());
+            (
+                (i > 0).then(|| bound(i)).flatten(),
+                (i + 1 < DIGITS.len()).then(|| bound(i + 1)).flatten(),
+            )
+        })
+        .collect()
+}
+
+/// Keeps `consent_current` the deciding event of each (purpose, subject) after events with
+/// ids above `$1` were appended: each new event that is now its subject's latest (ties: the
+/// later entry) replaces the row, unless a newer one is already there.
+const UPDATE_CURRENT: &str =
+    "INSERT INTO consent_current (purpose, subject_ref, granted, at_us, id) \
+     SELECT purpose, subject_ref, granted, at_us, id FROM consent_events e \
+     WHERE e.id > $1 AND NOT EXISTS (SELECT 1 FROM consent_events l \
+         WHERE l.subject_ref = e.subject_ref AND l.purpose = e.purpose \
+         AND (l.at_us > e.at_us OR (l.at_us = e.at_us AND l.id > e.id))) \
+     ON CONFLICT (purpose, subject_ref) DO UPDATE \
+     SET granted = excluded.granted, at_us = excluded.at_us, id = excluded.id \
+     WHERE excluded.at_us > consent_current.at_us \
+        OR (excluded.at_us = consent_current.at_us AND excluded.id > consent_current.id)";
 
 const COLUMNS: &str = "id, subject_ref, purpose, granted, at_us, source, jurisdiction, recorded_us";
 
-/// One `{ref}{granted}{at_us}:{id}` item of a bulk read.
-fn parse_compact(item: &str) -> Result<CompactConsent, StoreError> {
+/// One `{ref}{granted}` item of a bulk read.
+fn parse_compact(item: &str) -> Result<SubjectConsent, StoreError> {
     let bad = || StoreError::Corrupt(format!("consent ledger item {item:?} is malformed"));
-    let (r, rest) = item.split_at_checked(64).ok_or_else(bad)?;
+    let (r, granted) = item.split_at_checked(64).ok_or_else(bad)?;
     let mut subject_ref = [0u8; 32];
     hex::decode_to_slice(r, &mut subject_ref).map_err(|_| bad())?;
-    let (granted, rest) = rest.split_at_checked(1).ok_or_else(bad)?;
-    let (at, id) = rest.split_once(':').ok_or_else(bad)?;
-    Ok(CompactConsent {
+    Ok(SubjectConsent {
         subject_ref,
-        granted: granted != "0",
-        at_us: at.parse().map_err(|_| bad())?,
-        id: id.parse().map_err(|_| bad())?,
+        granted: match granted {
+            "1" => true,
+            "0" => false,
+            _ => return Err(bad()),
+        },
     })
 }
 
@@ -147,46 +168,46 @@ impl Store {
         rows.iter().map(event).collect()
     }
 
-    /// Every event for `purpose` that took effect at or before `at_us`, compactly: what a
-    /// pipeline's consent and opt-out filters reduce to each subject's deciding event, for a
-    /// million subjects at a time.
+    /// Every subject's standing for `purpose` at `at_us` (its deciding event at or before
+    /// then), compactly: what a pipeline's consent and opt-out filters look a million
+    /// subjects up in. Subjects without an event by then are absent.
     ///
-    /// Why it reads the ledger as text: sqlx hands rows over one by one (a few µs each),
-    /// which made a million-event ledger take seconds. Each chunk of ledger ids comes back
-    /// as one aggregated value instead, and chunks are read and parsed concurrently.
+    /// Why it reads this way: sqlx hands rows over one by one (a few µs each), which made a
+    /// million-event ledger take seconds. `consent_current` holds one row per subject (the
+    /// append keeps it), read in sixteen ranges of refs, each as one aggregated text value,
+    /// concurrently. A subject whose latest event takes effect after `at_us` (dated in the
+    /// future) is decided from its events instead.
     pub async fn consent_scan(
         &self,
         purpose: &str,
         at_us: i64,
-    ) -> Result<Vec<CompactConsent>, StoreError> {
-        let (lo, hi): (Option<i64>, Option<i64>) =
-            sqlx::query_as("SELECT min(id), max(id) FROM consent_events")
-                .fetch_one(self.pool())
-                .await?;
-        let (Some(lo), Some(hi)) = (lo, hi) else {
-            return Ok(Vec::new());
-        };
+    ) -> Result<Vec<SubjectConsent>, StoreError> {
         let agg = match self.backend() {
             crate::Backend::Sqlite => "group_concat",
             crate::Backend::Postgres => "string_agg",
         };
-        // `ref` is 64 hex digits and `granted` one: `{ref}{granted}{at_us}:{id}`.
-        let sql = std::sync::Arc::new(format!(
-            "SELECT {agg}(subject_ref || granted || at_us || ':' || id, ',') \
-             FROM consent_events WHERE purpose = $1 AND at_us <= $2 AND id >= $3 AND id < $4"
-        ));
-        let tasks: Vec<_> = (lo..=hi)
-            .step_by(CHUNK_IDS as usize)
-            .map(|from| {
-                let (store, sql, purpose) = (self.clone(), sql.clone(), purpose.to_string());
+        let tasks: Vec<_> = ref_ranges()
+            .into_iter()
+            .map(|(from, to)| {
+                // `ref` is 64 hex digits and `granted` one. Plain range conditions, so the
+                // primary key's order serves each range.
+                let range = match (&from, &to) {
+                    (Some(_), Some(_)) => "AND subject_ref >= $3 AND subject_ref < $4",
+                    (Some(_), None) => "AND subject_ref >= $3",
+                    (None, Some(_)) => "AND subject_ref < $3",
+                    (None, None) => "",
+                };
+                let sql = format!(
+                    "SELECT {agg}(subject_ref || granted, ',') FROM consent_current \
+                     WHERE purpose = $1 AND at_us <= $2 {range}"
+                );
+                let (store, purpose) = (self.clone(), purpose.to_string());
                 tokio::spawn(async move {
-                    let text: Option<String> = sqlx::query_scalar(&sql)
-                        .bind(purpose)
-                        .bind(at_us)
-                        .bind(from)
-                        .bind(from.saturating_add(CHUNK_IDS))
-                        .fetch_one(store.pool())
-                        .await?;
+                    let mut q = sqlx::query_scalar(&sql).bind(purpose).bind(at_us);
+                    for bound in [from, to].into_iter().flatten() {
+                        q = q.bind(bound);
+                    }
+                    let text: Option<String> = q.fetch_one(store.pool()).await?;
                     text.as_deref()
                         .unwrap_or("")
                         .split(',')
@@ -202,6 +223,39 @@ impl Store {
                 .await
                 .map_err(|e| StoreError::Corrupt(format!("reading the consent ledger: {e}")))??;
             out.extend(events);
+        }
+        // Subjects whose latest event is dated after `at_us`: their deciding event is an
+        // earlier one, if any.
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM consent_events WHERE purpose = $1 AND at_us <= $2 \
+             AND subject_ref IN (SELECT subject_ref FROM consent_current \
+                 WHERE purpose = $1 AND at_us > $2) \
+             ORDER BY subject_ref, at_us, id"
+        ))
+        .bind(purpose)
+        .bind(at_us)
+        .fetch_all(self.pool())
+        .await?;
+        let mut last: Option<ConsentEvent> = None;
+        for row in &rows {
+            let e = event(row)?;
+            if let Some(prev) = last.take() {
+                if prev.subject_ref != e.subject_ref {
+                    out.push(parse_compact(&format!(
+                        "{}{}",
+                        prev.subject_ref,
+                        u8::from(prev.granted)
+                    ))?);
+                }
+            }
+            last = Some(e);
+        }
+        if let Some(prev) = last {
+            out.push(parse_compact(&format!(
+                "{}{}",
+                prev.subject_ref,
+                u8::from(prev.granted)
+            ))?);
         }
         Ok(out)
     }
@@ -222,6 +276,9 @@ impl crate::WriteTx {
     /// Appends events in one transaction: all of them or none (an import never half-lands).
     pub async fn consent_append(&mut self, events: &[ConsentEvent]) -> Result<u64, StoreError> {
         let tx = &mut *self.tx;
+        let (before,): (Option<i64>,) = sqlx::query_as("SELECT max(id) FROM consent_events")
+            .fetch_one(&mut *tx)
+            .await?;
         for chunk in events.chunks(100) {
             let mut sql = String::from(
                 "INSERT INTO consent_events (subject_ref, purpose, granted, at_us, source, jurisdiction, recorded_us) VALUES ",
@@ -255,6 +312,10 @@ impl crate::WriteTx {
             }
             q.execute(&mut *tx).await?;
         }
+        sqlx::query(UPDATE_CURRENT)
+            .bind(before.unwrap_or(0))
+            .execute(&mut *tx)
+            .await?;
         Ok(events.len() as u64)
     }
 }

@@ -34,7 +34,7 @@ use sqlx::{
 };
 
 pub use audit::{AuditRow, AuditTip, StoredCheckpoint};
-pub use consent::{CompactConsent, ConsentEvent, ConsentState};
+pub use consent::{ConsentEvent, ConsentState, SubjectConsent};
 pub use contracts::{ContractRecord, Registered};
 pub use datasets::{DatasetVersion, JournalStep, Run};
 pub use decisions::{DecisionRecord, NewDecision};

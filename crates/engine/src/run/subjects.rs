@@ -349,7 +349,7 @@ pub fn read_manifest(path: &Path) -> Result<Vec<[u8; 32]>, EngineError> {
 mod tests {
     use arrow::array::{Int64Array, StringViewArray};
     use custodia_core::{keys::MasterKey, Region};
-    use custodia_store::CompactConsent;
+    use custodia_store::SubjectConsent;
 
     use super::*;
 
@@ -361,19 +361,13 @@ mod tests {
         key().bytes(&SubjectId::new(SubjectKind::CustomerId, id).unwrap())
     }
 
-    /// c1 granted, c2 granted then withdrew, c3 never answered.
+    /// c1 granted, c2 withdrew, c3 never answered.
     fn ledger() -> ConsentAt {
-        let ev = |id: &str, granted, at_us, n| CompactConsent {
+        let ev = |id: &str, granted| SubjectConsent {
             subject_ref: r(id),
             granted,
-            at_us,
-            id: n,
         };
-        ConsentAt::from_events([
-            ev("c1", true, 10, 1),
-            ev("c2", true, 10, 2),
-            ev("c2", false, 20, 3),
-        ])
+        ConsentAt::from_subjects([ev("c1", true), ev("c2", false)])
     }
 
     fn mask(gate: &SubjectGate, values: ArrayRef) -> Vec<bool> {
@@ -446,11 +440,9 @@ mod tests {
             key(),
             vec![(
                 FilterKind::Consent,
-                ConsentAt::from_events([CompactConsent {
+                ConsentAt::from_subjects([SubjectConsent {
                     subject_ref: r("42"),
                     granted: true,
-                    at_us: 1,
-                    id: 1,
                 }]),
             )],
         );
