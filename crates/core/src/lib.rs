@@ -8,6 +8,7 @@
 mod classification;
 pub mod config;
 pub mod contract;
+pub mod dsar;
 mod entity;
 mod error;
 mod ids;

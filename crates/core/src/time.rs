@@ -87,11 +87,8 @@ pub fn parse_rfc3339(text: &str) -> Result<i64, String> {
     Ok(secs * 1_000_000 + micros)
 }
 
-/// Seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ` (civil-from-days, proleptic
-/// Gregorian).
-fn rfc3339(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
+/// The proleptic Gregorian (year, month, day) of a day count since 1970-01-01.
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
@@ -100,7 +97,35 @@ fn rfc3339(secs: i64) -> String {
     let mp = (5 * doy + 2) / 153;
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// Microseconds per day.
+const DAY_US: i64 = 86_400 * 1_000_000;
+
+/// The last microsecond (UTC) of the day `days` calendar days after the day of `us`.
+pub fn end_of_day_after_days(us: i64, days: i64) -> i64 {
+    (us.div_euclid(DAY_US) + days + 1) * DAY_US - 1
+}
+
+/// The last microsecond (UTC) of the day `months` calendar months after the day of `us`:
+/// the same day of the month, or the month's last day when it has no such day (received
+/// on 31 January, one month is 28 or 29 February), as the GDPR's time limits are read
+/// (Regulation 1182/71, art. 3(2)(c)).
+pub fn end_of_day_after_months(us: i64, months: i64) -> i64 {
+    let (y, m, d) = civil_from_days(us.div_euclid(DAY_US));
+    let index = y * 12 + (m - 1) + months;
+    let (y, m) = (index.div_euclid(12), index.rem_euclid(12) + 1);
+    let d = d.min(days_in_month(y, m));
+    (days_from_civil(y, m, d) + 1) * DAY_US - 1
+}
+
+/// Seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ` (civil-from-days, proleptic
+/// Gregorian).
+fn rfc3339(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
     format!(
         "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
         rem / 3600,
@@ -125,6 +150,39 @@ pub fn format_rfc3339(us: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deadlines_count_calendar_days_and_months_to_the_end_of_the_day() {
+        let t = |s: &str| parse_rfc3339(s).unwrap();
+        let received = t("2026-11-23T16:45:00Z");
+        assert_eq!(
+            format_rfc3339(end_of_day_after_days(received, 45)),
+            "2027-01-07T23:59:59.999999Z"
+        );
+        assert_eq!(
+            format_rfc3339(end_of_day_after_months(received, 1)),
+            "2026-12-23T23:59:59.999999Z"
+        );
+        // No 31 February: the month's last day, leap years included.
+        let jan31 = t("2026-01-31T08:00:00Z");
+        assert_eq!(
+            format_rfc3339(end_of_day_after_months(jan31, 1)),
+            "2026-02-28T23:59:59.999999Z"
+        );
+        assert_eq!(
+            format_rfc3339(end_of_day_after_months(t("2028-01-31"), 1)),
+            "2028-02-29T23:59:59.999999Z"
+        );
+        // Three months (one plus a two-month extension) across a year end.
+        assert_eq!(
+            format_rfc3339(end_of_day_after_months(t("2026-11-30"), 3)),
+            "2027-02-28T23:59:59.999999Z"
+        );
+        assert_eq!(
+            format_rfc3339(end_of_day_after_days(t("1969-12-31T12:00:00Z"), 1)),
+            "1970-01-01T23:59:59.999999Z"
+        );
+    }
 
     #[test]
     fn known_instants() {
