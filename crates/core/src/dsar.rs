@@ -267,6 +267,16 @@ pub enum DsarState {
 }
 
 impl DsarState {
+    /// Every state, in the order a request passes them.
+    pub const ALL: [DsarState; 6] = [
+        DsarState::Received,
+        DsarState::Verified,
+        DsarState::InProgress,
+        DsarState::Extended,
+        DsarState::Completed,
+        DsarState::Rejected,
+    ];
+
     /// The state's name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -281,21 +291,14 @@ impl DsarState {
 
     /// Parses a state's name.
     pub fn parse(text: &str) -> Result<DsarState, CoreError> {
-        [
-            DsarState::Received,
-            DsarState::Verified,
-            DsarState::InProgress,
-            DsarState::Extended,
-            DsarState::Completed,
-            DsarState::Rejected,
-        ]
-        .into_iter()
-        .find(|s| s.as_str() == text)
-        .ok_or_else(|| CoreError::InvalidValue {
-            kind: "request state",
-            value: text.to_string(),
-            fix: "use received, verified, in_progress, extended, completed or rejected".into(),
-        })
+        DsarState::ALL
+            .into_iter()
+            .find(|s| s.as_str() == text)
+            .ok_or_else(|| CoreError::InvalidValue {
+                kind: "request state",
+                value: text.to_string(),
+                fix: "use received, verified, in_progress, extended, completed or rejected".into(),
+            })
     }
 
     /// Whether the request is over.
@@ -422,9 +425,7 @@ mod tests {
     #[test]
     fn requests_move_only_forward_and_closed_ones_stay_closed() {
         use DsarState::*;
-        let all = [
-            Received, Verified, InProgress, Extended, Completed, Rejected,
-        ];
+        let all = DsarState::ALL;
         // The happy path, and an extension in the middle of it.
         for (a, b) in [
             (Received, Verified),

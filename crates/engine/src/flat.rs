@@ -37,23 +37,30 @@ impl FlatTable {
         self.len
     }
 
-    /// The value of `key`.
-    pub(crate) fn get(&self, key: [u64; 2]) -> Option<u32> {
-        if self.slots.is_empty() {
-            return None;
-        }
+    /// Where `key` is (`Ok`), or the empty slot it would take (`Err`): linear probing from
+    /// its home slot. The table must have slots.
+    fn probe(&self, key: [u64; 2]) -> Result<usize, usize> {
         let mask = self.slots.len() - 1;
         let mut i = key[0] as usize & mask;
         loop {
             let slot = &self.slots[i];
             if slot.value & OCCUPIED == 0 {
-                return None;
+                return Err(i);
             }
             if slot.key == key {
-                return Some(slot.value & !OCCUPIED);
+                return Ok(i);
             }
             i = (i + 1) & mask;
         }
+    }
+
+    /// The value of `key`.
+    pub(crate) fn get(&self, key: [u64; 2]) -> Option<u32> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let i = self.probe(key).ok()?;
+        Some(self.slots[i].value & !OCCUPIED)
     }
 
     /// Loads `key`'s home slot and nothing else: a batch of lookups touches all its slots
@@ -74,46 +81,32 @@ impl FlatTable {
     /// The value of `key`, made by `make` on its first lookup.
     pub(crate) fn get_or_insert_with(&mut self, key: [u64; 2], make: impl FnOnce() -> u32) -> u32 {
         self.reserve_for(self.len + 1);
-        let mask = self.slots.len() - 1;
-        let mut i = key[0] as usize & mask;
-        loop {
-            let slot = &mut self.slots[i];
-            if slot.value & OCCUPIED == 0 {
+        match self.probe(key) {
+            Ok(i) => self.slots[i].value & !OCCUPIED,
+            Err(i) => {
                 let value = make();
                 debug_assert_eq!(value & OCCUPIED, 0, "values do not use bit 30");
-                *slot = Slot {
+                self.slots[i] = Slot {
                     key,
                     value: value | OCCUPIED,
                 };
                 self.len += 1;
-                return value;
+                value
             }
-            if slot.key == key {
-                return slot.value & !OCCUPIED;
-            }
-            i = (i + 1) & mask;
         }
     }
 
     /// Sets `key` to `value`.
     pub(crate) fn insert(&mut self, key: [u64; 2], value: u32) {
         self.reserve_for(self.len + 1);
-        let mask = self.slots.len() - 1;
-        let mut i = key[0] as usize & mask;
-        loop {
-            let slot = &mut self.slots[i];
-            if slot.value & OCCUPIED == 0 {
-                self.len += 1;
-            } else if slot.key != key {
-                i = (i + 1) & mask;
-                continue;
-            }
-            *slot = Slot {
-                key,
-                value: value & !OCCUPIED | OCCUPIED,
-            };
-            return;
-        }
+        let i = self.probe(key).unwrap_or_else(|empty| {
+            self.len += 1;
+            empty
+        });
+        self.slots[i] = Slot {
+            key,
+            value: value & !OCCUPIED | OCCUPIED,
+        };
     }
 
     /// Every value held, in no particular order.
@@ -135,12 +128,9 @@ impl FlatTable {
             return;
         }
         let old = std::mem::replace(&mut self.slots, vec![Slot::default(); capacity]);
-        let mask = capacity - 1;
         for slot in old.into_iter().filter(|s| s.value & OCCUPIED != 0) {
-            let mut i = slot.key[0] as usize & mask;
-            while self.slots[i].value & OCCUPIED != 0 {
-                i = (i + 1) & mask;
-            }
+            // Keys are distinct: each finds an empty slot.
+            let (Ok(i) | Err(i)) = self.probe(slot.key);
             self.slots[i] = slot;
         }
     }

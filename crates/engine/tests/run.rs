@@ -42,6 +42,20 @@ async fn apply_contract(ws: &Workspace, dir: &Path, name: &str, yaml: &str) {
     ws.apply_contracts(&[dir.join("contracts")]).await.unwrap();
 }
 
+/// Runs `pipelines/clv.yaml`, expects its `orders` read to be denied, and returns why.
+async fn denial_of_orders(ws: &Workspace, dir: &Path) -> String {
+    let r = ws
+        .run_pipeline(&dir.join("pipelines/clv.yaml"), Resume::Auto, &Quiet)
+        .await
+        .unwrap();
+    let f = r.failure.unwrap();
+    assert_eq!(
+        (f.kind, f.step.as_deref()),
+        (FailureKind::Denied, Some("orders"))
+    );
+    f.message
+}
+
 async fn consent(ws: &Workspace, id: &str, decision: Decision) {
     ws.consent_record(
         &Region::new("eu").unwrap(),
@@ -137,21 +151,11 @@ async fn a_consent_filter_without_a_subject_key_is_denied() {
         &ORDERS.replace("subject_key: customer_id\n", ""),
     )
     .await;
-    let r = ws
-        .run_pipeline(&dir.path().join("pipelines/clv.yaml"), Resume::Auto, &Quiet)
-        .await
-        .unwrap();
-    let f = r.failure.unwrap();
-    assert_eq!(
-        (f.kind, f.step.as_deref()),
-        (FailureKind::Denied, Some("orders"))
-    );
+    let message = denial_of_orders(&ws, dir.path()).await;
     assert!(
-        f.message
-            .contains("consent row filter for purpose model_training")
-            && f.message.contains("has no subject_key"),
-        "{}",
-        f.message
+        message.contains("consent row filter for purpose model_training")
+            && message.contains("has no subject_key"),
+        "{message}"
     );
 }
 
@@ -182,21 +186,12 @@ async fn an_undeclared_column_is_denied() {
         "customer_id,amount,email\nC1,4.5,x@example.com\n",
     )
     .unwrap();
-    let r = ws
-        .run_pipeline(&dir.path().join("pipelines/clv.yaml"), Resume::Auto, &Quiet)
-        .await
-        .unwrap();
-    let f = r.failure.unwrap();
-    assert_eq!(
-        (f.kind, f.step.as_deref()),
-        (FailureKind::Denied, Some("orders"))
-    );
+    let message = denial_of_orders(&ws, dir.path()).await;
     assert!(
-        f.message.contains("\"email\"") && f.message.contains("not declared"),
-        "{}",
-        f.message
+        message.contains("\"email\"") && message.contains("not declared"),
+        "{message}"
     );
-    assert!(!f.message.contains("x@example.com"));
+    assert!(!message.contains("x@example.com"));
     assert!(
         !dir.path().join(".custodia/warehouse.db").exists(),
         "nothing loaded"

@@ -53,10 +53,10 @@ fn ref_ranges() -> Vec<(Option<String>, Option<String>)> {
     const DIGITS: &[u8] = b"0123456789abcdef";
     (0..DIGITS.len())
         .map(|i| {
-            let bound = |j: usize| DIGITS.get(j).map(|d| char::from(*d).to_string());
+            let digit = |j: usize| char::from(DIGITS[j]).to_string();
             (
-                (i > 0).then(|| bound(i)).flatten(),
-                (i + 1 < DIGITS.len()).then(|| bound(i + 1)).flatten(),
+                (i > 0).then(|| digit(i)),
+                (i + 1 < DIGITS.len()).then(|| digit(i + 1)),
             )
         })
         .collect()
@@ -82,15 +82,23 @@ const COLUMNS: &str = "id, subject_ref, purpose, granted, at_us, source, jurisdi
 fn parse_compact(item: &str) -> Result<SubjectConsent, StoreError> {
     let bad = || StoreError::Corrupt(format!("consent ledger item {item:?} is malformed"));
     let (r, granted) = item.split_at_checked(64).ok_or_else(bad)?;
-    let mut subject_ref = [0u8; 32];
-    hex::decode_to_slice(r, &mut subject_ref).map_err(|_| bad())?;
+    let granted = match granted {
+        "1" => true,
+        "0" => false,
+        _ => return Err(bad()),
+    };
+    subject_consent(r, granted)
+}
+
+/// A subject's standing from its ref's hex and its deciding event's answer.
+fn subject_consent(subject_ref: &str, granted: bool) -> Result<SubjectConsent, StoreError> {
+    let mut bytes = [0u8; 32];
+    hex::decode_to_slice(subject_ref, &mut bytes).map_err(|_| {
+        StoreError::Corrupt(format!("consent ledger ref {subject_ref:?} is malformed"))
+    })?;
     Ok(SubjectConsent {
-        subject_ref,
-        granted: match granted {
-            "1" => true,
-            "0" => false,
-            _ => return Err(bad()),
-        },
+        subject_ref: bytes,
+        granted,
     })
 }
 
@@ -236,26 +244,11 @@ impl Store {
         .bind(at_us)
         .fetch_all(self.pool())
         .await?;
-        let mut last: Option<ConsentEvent> = None;
-        for row in &rows {
-            let e = event(row)?;
-            if let Some(prev) = last.take() {
-                if prev.subject_ref != e.subject_ref {
-                    out.push(parse_compact(&format!(
-                        "{}{}",
-                        prev.subject_ref,
-                        u8::from(prev.granted)
-                    ))?);
-                }
-            }
-            last = Some(e);
-        }
-        if let Some(prev) = last {
-            out.push(parse_compact(&format!(
-                "{}{}",
-                prev.subject_ref,
-                u8::from(prev.granted)
-            ))?);
+        let events = rows.iter().map(event).collect::<Result<Vec<_>, _>>()?;
+        // In (subject, time, id) order: each subject's last event decides.
+        for events in events.chunk_by(|a, b| a.subject_ref == b.subject_ref) {
+            let deciding = events.last().expect("chunks are not empty");
+            out.push(subject_consent(&deciding.subject_ref, deciding.granted)?);
         }
         Ok(out)
     }

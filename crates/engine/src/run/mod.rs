@@ -131,6 +131,21 @@ pub struct Enforcement {
     pub pseudonymized: Vec<String>,
 }
 
+impl Enforcement {
+    /// Fills in the counts once the enforced read is written: the rows read (the gate's
+    /// count, or the output's when no row filter applied) and the rows the filter dropped.
+    fn count(&mut self, gate: Option<&SubjectGate>, written_rows: u64) {
+        if let Some(g) = gate {
+            self.rows_read = g.rows();
+        }
+        if self.row_filter.is_some() {
+            self.rows_filtered = self.rows_read.saturating_sub(written_rows);
+        } else {
+            self.rows_read = written_rows;
+        }
+    }
+}
+
 /// One step's outcome (what the journal keeps and the report shows; never values).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StepReport {
@@ -846,14 +861,7 @@ impl Workspace {
         let manifest = manifest.transpose()?;
         // The output is the enforced read: what the row filter kept.
         if let Some(e) = enforcement.as_mut() {
-            if let Some(g) = &gate {
-                e.rows_read = g.rows();
-            }
-            if e.row_filter.is_some() {
-                e.rows_filtered = e.rows_read.saturating_sub(written.stats.rows);
-            } else {
-                e.rows_read = written.stats.rows;
-            }
+            e.count(gate.as_deref(), written.stats.rows);
         }
         ctx.deregister_table(id).map_err(|e| df_err(id, e))?;
         ctx.register_parquet(

@@ -197,20 +197,23 @@ impl Profiler {
             if c.sample.len() < SAMPLE {
                 c.sample.push(v);
                 if c.sample.len() == SAMPLE {
-                    let w = (self.next_unit().ln() / SAMPLE as f64).exp();
-                    let next = seen + self.skip(w) + 1;
-                    let c = &mut self.columns[i];
-                    (c.weight, c.next_take) = (w, next);
+                    self.schedule_take(i, seen, 1.0);
                 }
             } else if seen == c.next_take {
                 let slot = (self.next_random() % SAMPLE as u64) as usize;
                 self.columns[i].sample[slot] = v;
-                let w = self.columns[i].weight * (self.next_unit().ln() / SAMPLE as f64).exp();
-                let next = seen + self.skip(w) + 1;
-                let c = &mut self.columns[i];
-                (c.weight, c.next_take) = (w, next);
+                self.schedule_take(i, seen, self.columns[i].weight);
             }
         }
+    }
+
+    /// Algorithm L's step after value number `seen`: shrinks the weight and draws which
+    /// later value replaces a sampled one next.
+    fn schedule_take(&mut self, i: usize, seen: u64, weight: f64) {
+        let w = weight * (self.next_unit().ln() / SAMPLE as f64).exp();
+        let next = seen + self.skip(w) + 1;
+        let c = &mut self.columns[i];
+        (c.weight, c.next_take) = (w, next);
     }
 
     fn add(&mut self, batch: &RecordBatch) -> Result<(), EngineError> {

@@ -130,14 +130,7 @@ impl Workspace {
         );
         let written = scanned.finish().await?;
         let manifest = manifest?;
-        if let Some(g) = &gate {
-            enforcement.rows_read = g.rows();
-        }
-        if enforcement.row_filter.is_some() {
-            enforcement.rows_filtered = enforcement.rows_read.saturating_sub(written.stats.rows);
-        } else {
-            enforcement.rows_read = written.stats.rows;
-        }
+        enforcement.count(gate.as_deref(), written.stats.rows);
         let dataset = format!("snapshots.{}", req.name);
         let file = rel.join(format!("{stamp}.parquet")).display().to_string();
         let mut tx = self.store().begin_write().await?;

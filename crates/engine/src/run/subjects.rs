@@ -49,6 +49,11 @@ pub(super) fn subject_kind(contract: &Contract, key: &str) -> SubjectKind {
 /// batch takes a shard's lock once for all of its rows in that shard.
 const SHARDS: usize = 64;
 
+/// The shard of a value's hash (its top six bits).
+fn shard_of(hash: u128) -> usize {
+    (hash >> 122) as usize % SHARDS
+}
+
 /// A verdict's flag: the subject's rows pass every row filter.
 const ALLOWED: u32 = 1 << 31;
 /// A verdict's index when the value is not a valid identifier (it has no ref).
@@ -164,7 +169,7 @@ impl SubjectGate {
         for row in 0..values.len() {
             if let Some(v) = texts.get(row) {
                 let hash = xxhash_rust::xxh3::xxh3_128(v.as_bytes());
-                starts[(hash >> 122) as usize % SHARDS + 1] += 1;
+                starts[shard_of(hash) + 1] += 1;
                 hashes.push((row, hash));
             }
         }
@@ -174,7 +179,7 @@ impl SubjectGate {
         let mut order = vec![(0usize, 0u128); hashes.len()];
         let mut next = starts;
         for &(row, hash) in &hashes {
-            let s = (hash >> 122) as usize % SHARDS;
+            let s = shard_of(hash);
             order[next[s]] = (row, hash);
             next[s] += 1;
         }
