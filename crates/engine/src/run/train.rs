@@ -5,8 +5,10 @@
 //! The built-in models are small on purpose: standardised features, an intercept, a light
 //! L2 penalty; logistic regression by Newton–Raphson (IRLS), linear regression by the
 //! normal equations. Both solve a (features + 1)² system, so they train on millions of rows
-//! in one pass per iteration. A deterministic 80/20 split (by row position) gives the
-//! held-out metrics: accuracy, AUC and log loss, or RMSE, MAE and R².
+//! in one pass per iteration. A deterministic 80/20 split gives the held-out metrics:
+//! accuracy, AUC and log loss, or RMSE, MAE and R². Rows are put in a canonical order
+//! (by features, then label) first, so the same rows give the same split and the same
+//! model whatever order the snapshot's parallel scan wrote them in.
 
 // Small dense linear algebra reads best with explicit indexes.
 #![allow(clippy::needless_range_loop)]
@@ -100,7 +102,8 @@ fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Option<Vec<f64>> {
     Some(x)
 }
 
-/// Held-out rows: every fifth row, by position (deterministic, no RNG).
+/// Held-out rows: every fifth row, by position in the canonical order (deterministic, no
+/// RNG).
 fn held_out(i: usize) -> bool {
     i % 5 == 4
 }
@@ -114,8 +117,22 @@ pub fn fit(
     y: &[f64],
 ) -> Result<(LinearModel, BTreeMap<String, f64>), String> {
     let d = features.len();
-    let train: Vec<usize> = (0..x.len()).filter(|&i| !held_out(i)).collect();
-    let test: Vec<usize> = (0..x.len()).filter(|&i| held_out(i)).collect();
+    let mut order: Vec<usize> = (0..x.len()).collect();
+    order.sort_by(|&a, &b| {
+        x[a].iter()
+            .zip(&x[b])
+            .map(|(p, q)| p.total_cmp(q))
+            .find(|o| o.is_ne())
+            .unwrap_or_else(|| y[a].total_cmp(&y[b]))
+    });
+    let train: Vec<usize> = (0..order.len())
+        .filter(|&k| !held_out(k))
+        .map(|k| order[k])
+        .collect();
+    let test: Vec<usize> = (0..order.len())
+        .filter(|&k| held_out(k))
+        .map(|k| order[k])
+        .collect();
     if train.len() < d + 2 || test.is_empty() {
         return Err(format!(
             "{} usable rows are too few to train on {d} features and hold out a fifth for metrics",
@@ -753,6 +770,27 @@ mod tests {
         .unwrap();
         assert!((m.predict(&[10.0, 3.0]) - 21.5).abs() < 0.05, "{m:?}");
         assert!(metrics["r2"] > 0.999, "{metrics:?}");
+    }
+
+    #[test]
+    fn the_same_rows_in_any_order_give_the_same_model_and_metrics() {
+        // A snapshot written by a parallel scan holds its rows in no fixed order.
+        let x: Vec<Vec<f64>> = (0..600)
+            .map(|i| vec![((i * 37) % 101) as f64, (i % 13) as f64])
+            .collect();
+        let y: Vec<f64> = x
+            .iter()
+            .map(|r| f64::from(r[0] + 3.0 * r[1] + (r[0] * 7.0) % 11.0 > 70.0))
+            .collect();
+        let features = ["a".to_string(), "b".to_string()];
+        let (m1, metrics1) = fit(Algorithm::LogisticRegression, &features, "y", &x, &y).unwrap();
+        let mut order: Vec<usize> = (0..x.len()).rev().collect();
+        order.rotate_left(217);
+        let x2: Vec<Vec<f64>> = order.iter().map(|&i| x[i].clone()).collect();
+        let y2: Vec<f64> = order.iter().map(|&i| y[i]).collect();
+        let (m2, metrics2) = fit(Algorithm::LogisticRegression, &features, "y", &x2, &y2).unwrap();
+        assert_eq!(m1.coefficients, m2.coefficients);
+        assert_eq!(metrics1, metrics2);
     }
 
     #[test]
