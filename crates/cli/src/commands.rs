@@ -94,6 +94,9 @@ globs in custodia.toml. See docs/check.md for every rule.")]
     /// Lineage: trace an artifact up- or downstream, the impact of a column change, the
     /// root-cause diff of two model versions, stored OpenLineage events.
     Lineage(crate::lineage::LineageArgs),
+    /// Data subject requests: open, verify identity, extend, run an erasure everywhere with
+    /// a signed certificate, verify it offline.
+    Dsar(crate::dsar::DsarArgs),
 }
 
 #[derive(Args)]
@@ -215,6 +218,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Snapshot(a) => crate::snapshot::snapshot(a),
         Command::Models(a) => crate::models::models(a),
         Command::Lineage(a) => crate::lineage::lineage(a),
+        Command::Dsar(a) => crate::dsar::dsar(a),
     }
 }
 

@@ -10,6 +10,7 @@ mod commands;
 mod custody;
 mod demo;
 mod demo_ml;
+mod dsar;
 mod lineage;
 mod models;
 mod pipeline;

@@ -31,6 +31,64 @@ pub struct WorkspaceConfig {
     pub transfers: Vec<Transfer>,
     /// What `custodia check` refuses (`[check]`).
     pub check: CheckConfig,
+    /// Data subject requests (`[dsar]`): terms the law leaves open, systems outside
+    /// Custodia to call.
+    pub dsar: DsarConfig,
+}
+
+/// Settings of data subject requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DsarConfig {
+    /// Days to answer under the PIPL (it names no number; default 15).
+    pub pipl_days: u32,
+    /// Systems outside Custodia that hold the subject's data (`[[dsar.targets]]`).
+    pub targets: Vec<ExternalTarget>,
+}
+
+impl Default for DsarConfig {
+    fn default() -> Self {
+        DsarConfig {
+            pipl_days: 15,
+            targets: Vec::new(),
+        }
+    }
+}
+
+/// A system outside Custodia (a CRM, a support desk, a vendor) that a request must reach.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExternalTarget {
+    /// Name shown in `dsar show` and certificates.
+    pub name: String,
+    /// The request kinds it takes part in.
+    pub kinds: Vec<crate::dsar::DsarKind>,
+    /// How it is called.
+    pub call: TargetCall,
+    /// What it is told about the person.
+    pub send: SendSubject,
+}
+
+/// How an external target is called.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetCall {
+    /// `POST` of a JSON body to an HTTP(S) URL; a 2xx reply is success.
+    Webhook {
+        /// The URL.
+        url: String,
+    },
+    /// A command (argv, no shell) given the JSON body on stdin; exit 0 is success.
+    Command {
+        /// Program and arguments.
+        argv: Vec<String>,
+    },
+}
+
+/// What an external target receives about the person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendSubject {
+    /// Only the SubjectRef (the target keeps a ref-to-record mapping).
+    Ref,
+    /// The identifier the person gave, too (the target knows people by it).
+    Identifier,
 }
 
 /// A transfer mechanism in place from one region to another.
@@ -90,6 +148,25 @@ struct Raw {
     purposes: Option<RawPurposes>,
     transfers: Option<Vec<RawTransfer>>,
     check: Option<RawCheck>,
+    dsar: Option<RawDsar>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDsar {
+    pipl_days: Option<u32>,
+    #[serde(default)]
+    targets: Vec<RawTarget>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTarget {
+    name: String,
+    kinds: Vec<String>,
+    url: Option<String>,
+    command: Option<Vec<String>>,
+    send: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -150,9 +227,16 @@ fn locate(file: &str, text: &str, offset: usize) -> Located {
 /// Where `key = …` appears inside `[section]` in `text` (for errors about a value that
 /// parsed but is invalid); the section header when the key is not written out.
 fn key_offset(text: &str, section: &str, key: &str) -> usize {
+    key_offset_nth(text, section, 0, key)
+}
+
+/// The offset of `key` in the `nth` (from 0) table named `section` (`[[array]]` tables
+/// repeat), or of that table's header when the key is missing.
+fn key_offset_nth(text: &str, section: &str, nth: usize, key: &str) -> usize {
     let mut offset = 0;
     let mut in_section = false;
     let mut header = 0;
+    let mut seen = 0;
     for line in text.split_inclusive('\n') {
         let t = line.trim_start();
         if t.starts_with('[') {
@@ -163,6 +247,10 @@ fn key_offset(text: &str, section: &str, key: &str) -> usize {
                 .trim()
                 == section;
             if in_section {
+                seen += 1;
+                in_section = seen == nth + 1;
+            }
+            if in_section {
                 header = offset;
             }
         } else if in_section && t.starts_with(key) && t[key.len()..].trim_start().starts_with('=') {
@@ -171,6 +259,116 @@ fn key_offset(text: &str, section: &str, key: &str) -> usize {
         offset += line.len();
     }
     header
+}
+
+fn parse_dsar(
+    d: RawDsar,
+    field_error: &dyn Fn(&str, &str, String, &str) -> CoreError,
+    target_error: &dyn Fn(usize, &str, String, &str) -> CoreError,
+) -> Result<DsarConfig, CoreError> {
+    let pipl_days = d.pipl_days.unwrap_or(15);
+    if !(1..=365).contains(&pipl_days) {
+        return Err(field_error(
+            "dsar",
+            "pipl_days",
+            format!("{pipl_days} days is not a term"),
+            "give a number of days from 1 to 365 (15 if unsure)",
+        ));
+    }
+    let mut targets: Vec<ExternalTarget> = Vec::new();
+    for (n, t) in d.targets.into_iter().enumerate() {
+        let field = |key: &str, message: String, fix: &str| target_error(n, key, message, fix);
+        if crate::Purpose::new(&t.name).is_err() {
+            return Err(field(
+                "name",
+                format!("{:?} is not a target name", t.name),
+                "use lower-case snake case, e.g. \"crm\" or \"support_desk\"",
+            ));
+        }
+        if targets.iter().any(|o| o.name == t.name) {
+            return Err(field(
+                "name",
+                format!("target {:?} is declared twice", t.name),
+                "give each target its own name",
+            ));
+        }
+        let kinds = t
+            .kinds
+            .iter()
+            .map(|k| crate::dsar::DsarKind::parse(k))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| {
+                field(
+                    "kinds",
+                    e.to_string(),
+                    "list access, portability, erasure, rectification or objection",
+                )
+            })?;
+        if kinds.is_empty() {
+            return Err(field(
+                "kinds",
+                format!("target {:?} takes part in no request", t.name),
+                "list the request kinds it serves, e.g. kinds = [\"erasure\", \"access\"]",
+            ));
+        }
+        let call = match (t.url, t.command) {
+            (Some(url), None) => {
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    return Err(field(
+                        "url",
+                        format!("target {:?}: {url:?} is not an http(s) URL", t.name),
+                        "use https://host/path",
+                    ));
+                }
+                if url
+                    .split_once("://")
+                    .is_some_and(|(_, rest)| rest.split('/').next().unwrap_or("").contains('@'))
+                {
+                    return Err(field(
+                        "url",
+                        format!("target {:?}: the URL carries credentials", t.name),
+                        "remove user:password@ from the URL; authenticate with a token the endpoint takes in its path or with a command target",
+                    ));
+                }
+                TargetCall::Webhook { url }
+            }
+            (None, Some(argv)) if !argv.is_empty() && !argv[0].is_empty() => {
+                TargetCall::Command { argv }
+            }
+            (None, Some(_)) => {
+                return Err(field(
+                    "command",
+                    format!("target {:?} has an empty command", t.name),
+                    "give the program and its arguments, e.g. command = [\"scripts/erase.sh\"]",
+                ))
+            }
+            _ => {
+                return Err(field(
+                    "url",
+                    format!("target {:?} needs exactly one of url and command", t.name),
+                    "set url = \"https://…\" for a webhook or command = [\"prog\", \"arg\"]",
+                ))
+            }
+        };
+        let send = match t.send.as_deref() {
+            None | Some("subject_ref") => SendSubject::Ref,
+            Some("identifier") => SendSubject::Identifier,
+            Some(other) => {
+                return Err(field(
+                    "send",
+                    format!("{other:?} is not what a target can be sent"),
+                    "use \"subject_ref\" (default) or \"identifier\"",
+                ))
+            }
+        };
+        targets.push(ExternalTarget {
+            name: t.name,
+            kinds,
+            call,
+            send,
+        });
+    }
+    Ok(DsarConfig { pipl_days, targets })
 }
 
 impl WorkspaceConfig {
@@ -186,6 +384,7 @@ impl WorkspaceConfig {
                 .collect(),
             transfers: Vec::new(),
             check: CheckConfig::default(),
+            dsar: DsarConfig::default(),
         }
     }
 
@@ -370,6 +569,17 @@ impl WorkspaceConfig {
                 "list bucket or folder prefixes such as \"s3://raw-pii/\"",
             ));
         }
+        let dsar = match raw.dsar {
+            None => DsarConfig::default(),
+            Some(d) => parse_dsar(d, &field_error, &|n, key, message, fix| {
+                CoreError::ConfigField {
+                    at: locate(file, text, key_offset_nth(text, "dsar.targets", n, key)),
+                    key: format!("[[dsar.targets]] {key}"),
+                    message,
+                    fix: fix.to_string(),
+                }
+            })?,
+        };
         Ok(WorkspaceConfig {
             store_url,
             regions,
@@ -377,6 +587,7 @@ impl WorkspaceConfig {
             purposes,
             transfers,
             check,
+            dsar,
         })
     }
 
@@ -406,7 +617,7 @@ impl WorkspaceConfig {
              [purposes]\n\
              # What data may be used for here. Contracts and consent events naming another\n\
              # purpose are refused; remove this section to allow any.\n\
-             names = [{}]\n{}{}",
+             names = [{}]\n{}{}{}",
             self.store_url,
             regions.join(", "),
             self.audit_origin,
@@ -417,7 +628,53 @@ impl WorkspaceConfig {
                 .join(", "),
             self.transfers_toml(),
             self.check_toml(),
+            self.dsar_toml(),
         )
+    }
+
+    fn dsar_toml(&self) -> String {
+        let mut out = format!(
+            "\n[dsar]\n\
+             # Data subject requests (docs/dsar.md). Days to answer under the PIPL, which names\n\
+             # no term.\n\
+             pipl_days = {}\n\
+             # Systems outside Custodia a request must reach: an HTTP webhook (POST, JSON body)\n\
+             # or a command (JSON on stdin), retried with backoff; send = \"identifier\" adds\n\
+             # the identifier the person gave to the subject's ref.\n",
+            self.dsar.pipl_days
+        );
+        if self.dsar.targets.is_empty() {
+            out.push_str(
+                "# [[dsar.targets]]\n# name = \"crm\"\n# kinds = [\"erasure\", \"access\"]\n# url = \"https://crm.internal/privacy/requests\"\n# send = \"identifier\"\n",
+            );
+        }
+        for t in &self.dsar.targets {
+            let kinds: Vec<String> = t
+                .kinds
+                .iter()
+                .map(|k| format!("{:?}", k.as_str()))
+                .collect();
+            out.push_str(&format!(
+                "[[dsar.targets]]\nname = {:?}\nkinds = [{}]\n",
+                t.name,
+                kinds.join(", ")
+            ));
+            match &t.call {
+                TargetCall::Webhook { url } => out.push_str(&format!("url = {url:?}\n")),
+                TargetCall::Command { argv } => out.push_str(&format!(
+                    "command = [{}]\n",
+                    argv.iter()
+                        .map(|a| format!("{a:?}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            }
+            out.push_str(match t.send {
+                SendSubject::Ref => "send = \"subject_ref\"\n",
+                SendSubject::Identifier => "send = \"identifier\"\n",
+            });
+        }
+        out
     }
 
     fn transfers_toml(&self) -> String {
@@ -550,5 +807,81 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.starts_with("c.toml:1:"), "{e}");
+    }
+
+    #[test]
+    fn dsar_targets_round_trip_and_bad_ones_name_their_line() {
+        let mut c = WorkspaceConfig::with_defaults(vec![Region::new("eu").unwrap()], None);
+        c.dsar.pipl_days = 20;
+        c.dsar.targets.push(ExternalTarget {
+            name: "crm".into(),
+            kinds: vec![
+                crate::dsar::DsarKind::Erasure,
+                crate::dsar::DsarKind::Access,
+            ],
+            call: TargetCall::Webhook {
+                url: "http://127.0.0.1:9/privacy".into(),
+            },
+            send: SendSubject::Identifier,
+        });
+        c.dsar.targets.push(ExternalTarget {
+            name: "vendor".into(),
+            kinds: vec![crate::dsar::DsarKind::Erasure],
+            call: TargetCall::Command {
+                argv: vec!["scripts/erase.sh".into(), "--now".into()],
+            },
+            send: SendSubject::Ref,
+        });
+        assert_eq!(WorkspaceConfig::parse("c.toml", &c.to_toml()).unwrap(), c);
+        let two = "[[dsar.targets]]\nname = \"crm\"\nkinds = [\"erasure\"]\nurl = \"https://a/b\"\n\n[[dsar.targets]]\nname = \"desk\"\nkinds = [\"erasure\"]\nurl = \"ftp://desk/x\"\n";
+        let e = WorkspaceConfig::parse("c.toml", two)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("c.toml:9:1:") && e.contains("not an http(s) URL"),
+            "{e}"
+        );
+        for (bad, want) in [
+            (
+                "name = \"crm\"\nkinds = [\"erase\"]\nurl = \"https://a\"",
+                "kinds",
+            ),
+            (
+                "name = \"crm\"\nkinds = []\nurl = \"https://a\"",
+                "no request",
+            ),
+            (
+                "name = \"crm\"\nkinds = [\"erasure\"]",
+                "exactly one of url and command",
+            ),
+            (
+                "name = \"crm\"\nkinds = [\"erasure\"]\nurl = \"https://u:pw@a/x\"",
+                "credentials",
+            ),
+            (
+                "name = \"CRM\"\nkinds = [\"erasure\"]\nurl = \"https://a\"",
+                "not a target name",
+            ),
+            (
+                "name = \"crm\"\nkinds = [\"erasure\"]\ncommand = []",
+                "empty command",
+            ),
+            (
+                "name = \"crm\"\nkinds = [\"erasure\"]\nurl = \"https://a\"\nsend = \"email\"",
+                "subject_ref",
+            ),
+        ] {
+            let e = WorkspaceConfig::parse("c.toml", &format!("[[dsar.targets]]\n{bad}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(want) && e.contains("dsar.targets"), "{bad}: {e}");
+        }
+        let e = WorkspaceConfig::parse("c.toml", "[dsar]\npipl_days = 0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("c.toml:2:1:") && e.contains("pipl_days"),
+            "{e}"
+        );
     }
 }

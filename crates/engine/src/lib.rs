@@ -11,6 +11,7 @@ pub mod consent;
 pub mod contracts;
 mod deid;
 mod documents;
+pub mod dsar;
 mod error;
 mod flat;
 pub mod keyring;
@@ -28,6 +29,8 @@ pub use custodia_policy::{
     Decision, DecisionInput, Denial, ModelDecision, Obligation, Policy, TestOutcome, TestResult,
     BUILTIN as BUILTIN_POLICY, BUILTIN_PARAMS,
 };
+/// Microseconds since the Unix epoch, from the system clock (the store's time base).
+pub use custodia_store::now_us;
 pub use custodia_store::{
     ColumnEdge, ConsentEvent, ConsentState, ContractRecord, DatasetVersion, ModelVersion,
     Registered, SubjectKeyLookup,

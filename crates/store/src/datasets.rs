@@ -35,6 +35,43 @@ pub struct DatasetVersion {
     pub manifest: Option<String>,
     /// Training snapshots: how many subjects the manifest lists.
     pub subjects: Option<i64>,
+    /// Where the person of each row is: the governing contract's subject key column and its
+    /// identifier kind, as JSON (`{"column","kind"}`); `None` when no contract names one.
+    pub subject_key: Option<String>,
+    /// Loads: the table the rows went to, as JSON (`{"url","table"}`, no password).
+    pub target: Option<String>,
+}
+
+/// One in-place rewrite of a version's files (an erasure or a retention sweep).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatasetRevision {
+    /// Dataset name.
+    pub dataset: String,
+    /// The version rewritten.
+    pub version: i64,
+    /// Revision number, from 1 (assigned when recorded).
+    pub revision: i64,
+    /// Content hash after the rewrite.
+    pub content_hash: String,
+    /// Rows after the rewrite.
+    pub row_count: i64,
+    /// Rows the rewrite removed.
+    pub rows_removed: i64,
+    /// Why (`dsar:ID`, `retention:JOB`).
+    pub reason: String,
+    /// When (µs; assigned when recorded).
+    pub created_us: i64,
+}
+
+/// What a rewritten version's statistics and manifest become (`None` keeps them).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Revised {
+    /// Column statistics JSON.
+    pub stats: Option<String>,
+    /// Snapshot manifest JSON.
+    pub manifest: Option<String>,
+    /// Subjects the manifest lists.
+    pub subjects: Option<i64>,
 }
 
 /// A pipeline run.
@@ -67,7 +104,7 @@ pub struct JournalStep {
     pub detail: String,
 }
 
-const VERSION_COLUMNS: &str = "dataset, version, content_hash, row_count, schema_json, region, path, run_id, created_us, stats, manifest, subjects";
+const VERSION_COLUMNS: &str = "dataset, version, content_hash, row_count, schema_json, region, path, run_id, created_us, stats, manifest, subjects, subject_key, target";
 
 fn version_of(r: &sqlx::any::AnyRow) -> Result<DatasetVersion, StoreError> {
     Ok(DatasetVersion {
@@ -83,6 +120,8 @@ fn version_of(r: &sqlx::any::AnyRow) -> Result<DatasetVersion, StoreError> {
         stats: r.try_get(9)?,
         manifest: r.try_get(10)?,
         subjects: r.try_get(11)?,
+        subject_key: r.try_get(12)?,
+        target: r.try_get(13)?,
     })
 }
 
@@ -118,8 +157,8 @@ impl WriteTx {
                 .await?;
         let version = last.unwrap_or(0) + 1;
         sqlx::query(
-            "INSERT INTO dataset_versions (dataset, version, content_hash, row_count, schema_json, region, path, run_id, created_us, stats, manifest, subjects) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            "INSERT INTO dataset_versions (dataset, version, content_hash, row_count, schema_json, region, path, run_id, created_us, stats, manifest, subjects, subject_key, target) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind(&v.dataset)
         .bind(version)
@@ -133,9 +172,66 @@ impl WriteTx {
         .bind(&v.stats)
         .bind(v.manifest.clone())
         .bind(v.subjects)
+        .bind(v.subject_key.clone())
+        .bind(v.target.clone())
         .execute(&mut **tx)
         .await?;
         Ok(version)
+    }
+
+    /// Records that a version's files were rewritten in place (`rev.revision` and
+    /// `rev.created_us` are assigned) and moves the version's hash, row count, statistics
+    /// and manifest to what the files now hold; returns the revision number.
+    pub async fn record_revision(
+        &mut self,
+        rev: &DatasetRevision,
+        current: &Revised,
+    ) -> Result<i64, StoreError> {
+        let tx = &mut self.tx;
+        let last: Option<i64> = sqlx::query_scalar(
+            "SELECT MAX(revision) FROM dataset_revisions WHERE dataset = $1 AND version = $2",
+        )
+        .bind(&rev.dataset)
+        .bind(rev.version)
+        .fetch_one(&mut **tx)
+        .await?;
+        let revision = last.unwrap_or(0) + 1;
+        sqlx::query(
+            "INSERT INTO dataset_revisions (dataset, version, revision, content_hash, row_count, rows_removed, reason, created_us) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&rev.dataset)
+        .bind(rev.version)
+        .bind(revision)
+        .bind(&rev.content_hash)
+        .bind(rev.row_count)
+        .bind(rev.rows_removed)
+        .bind(&rev.reason)
+        .bind(now_us())
+        .execute(&mut **tx)
+        .await?;
+        let n = sqlx::query(
+            "UPDATE dataset_versions SET content_hash = $1, row_count = $2, stats = COALESCE($3, stats), \
+             manifest = COALESCE($4, manifest), subjects = COALESCE($5, subjects) WHERE dataset = $6 AND version = $7",
+        )
+        .bind(&rev.content_hash)
+        .bind(rev.row_count)
+        .bind(current.stats.clone())
+        .bind(current.manifest.clone())
+        .bind(current.subjects)
+        .bind(&rev.dataset)
+        .bind(rev.version)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound {
+                what: "dataset version",
+                name: format!("{}@{}", rev.dataset, rev.version),
+                hint: String::new(),
+            });
+        }
+        Ok(revision)
     }
 
     /// Records a job step's state (insert or update): the journal a rerun resumes from.
@@ -216,6 +312,46 @@ impl Store {
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(version_of).collect()
+    }
+
+    /// Every version of every dataset, in the order they were written.
+    pub async fn all_dataset_versions(&self) -> Result<Vec<DatasetVersion>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {VERSION_COLUMNS} FROM dataset_versions ORDER BY created_us, dataset, version"
+        ))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(version_of).collect()
+    }
+
+    /// The in-place rewrites of a version, oldest first.
+    pub async fn dataset_revisions(
+        &self,
+        dataset: &str,
+        version: i64,
+    ) -> Result<Vec<DatasetRevision>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT dataset, version, revision, content_hash, row_count, rows_removed, reason, created_us \
+             FROM dataset_revisions WHERE dataset = $1 AND version = $2 ORDER BY revision",
+        )
+        .bind(dataset)
+        .bind(version)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(DatasetRevision {
+                    dataset: r.try_get(0)?,
+                    version: r.try_get(1)?,
+                    revision: r.try_get(2)?,
+                    content_hash: r.try_get(3)?,
+                    row_count: r.try_get(4)?,
+                    rows_removed: r.try_get(5)?,
+                    reason: r.try_get(6)?,
+                    created_us: r.try_get(7)?,
+                })
+            })
+            .collect()
     }
 
     /// Every dataset name with its latest version, by name.

@@ -1,5 +1,6 @@
 //! Custodia's metadata store: regions and key versions, wrapped subject keys, the audit log's
-//! rows, contracts, the consent ledger, datasets and versions, runs and the job journal.
+//! rows, contracts, the consent ledger, datasets and versions, runs and the job journal,
+//! data subject requests.
 //!
 //! One [`Store`] type runs on SQLite (embedded default, `sqlite://.custodia/custodia.db`) and
 //! on PostgreSQL (`postgres://…`) through sqlx's `Any` driver, so both backends execute the
@@ -22,6 +23,7 @@ mod consent;
 mod contracts;
 mod datasets;
 mod decisions;
+mod dsar;
 mod error;
 mod keys;
 mod models;
@@ -36,8 +38,9 @@ use sqlx::{
 pub use audit::{AuditRow, AuditTip, StoredCheckpoint};
 pub use consent::{ConsentEvent, ConsentState, SubjectConsent};
 pub use contracts::{ContractRecord, Registered};
-pub use datasets::{DatasetVersion, JournalStep, Run};
+pub use datasets::{DatasetRevision, DatasetVersion, JournalStep, Revised, Run};
 pub use decisions::{DecisionRecord, NewDecision};
+pub use dsar::{DsarRecord, DsarUpdate};
 pub use error::StoreError;
 pub use keys::{SubjectKey, SubjectKeyLookup};
 pub use models::{ColumnEdge, ModelVersion};

@@ -41,6 +41,9 @@ pub struct ModelVersion {
     pub created_us: i64,
     /// When promoted (µs).
     pub promoted_us: Option<i64>,
+    /// Why the model must be retrained (it learnt from a subject since erased), as JSON;
+    /// `None` when nothing is pending. Set by erasure, never at registration.
+    pub flagged: Option<String>,
 }
 
 /// One column-level lineage edge: `output_column` of a step's output derives from
@@ -82,6 +85,7 @@ fn model_of(r: &sqlx::any::AnyRow) -> Result<ModelVersion, StoreError> {
         stage: r.try_get(12)?,
         created_us: r.try_get(13)?,
         promoted_us: r.try_get(14)?,
+        flagged: r.try_get(15)?,
     })
 }
 
@@ -131,6 +135,23 @@ impl WriteTx {
         .execute(&mut **tx)
         .await?;
         Ok(version)
+    }
+
+    /// Flags a model version for retraining (`why` is JSON: the request and the count of
+    /// erased subjects it learnt from), or clears the flag with `None`.
+    pub async fn flag_model(
+        &mut self,
+        model: &str,
+        version: i64,
+        why: Option<&str>,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE model_versions SET flagged = $1 WHERE model = $2 AND version = $3")
+            .bind(why)
+            .bind(model)
+            .bind(version)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
     }
 
     /// Moves a version to `production`; the previous production version becomes
@@ -203,9 +224,19 @@ impl Store {
     /// Versions of a model, oldest first.
     pub async fn model_versions(&self, model: &str) -> Result<Vec<ModelVersion>, StoreError> {
         let rows = sqlx::query(&format!(
-            "SELECT {MODEL_COLUMNS} FROM model_versions WHERE model = $1 ORDER BY version"
+            "SELECT {MODEL_COLUMNS}, flagged FROM model_versions WHERE model = $1 ORDER BY version"
         ))
         .bind(model)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(model_of).collect()
+    }
+
+    /// Every version of every model, by model and version.
+    pub async fn all_model_versions(&self) -> Result<Vec<ModelVersion>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {MODEL_COLUMNS}, flagged FROM model_versions ORDER BY model, version"
+        ))
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(model_of).collect()
@@ -214,7 +245,7 @@ impl Store {
     /// The latest version of every model.
     pub async fn models(&self) -> Result<Vec<ModelVersion>, StoreError> {
         let rows = sqlx::query(&format!(
-            "SELECT {MODEL_COLUMNS} FROM model_versions m WHERE version = \
+            "SELECT {MODEL_COLUMNS}, flagged FROM model_versions m WHERE version = \
              (SELECT MAX(version) FROM model_versions n WHERE n.model = m.model) ORDER BY model"
         ))
         .fetch_all(self.pool())

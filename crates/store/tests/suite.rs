@@ -6,8 +6,8 @@
 use std::process::Command;
 
 use custodia_store::{
-    AuditRow, Backend, ConsentEvent, ConsentState, DatasetVersion, NewDecision, Registered, Store,
-    StoreError, SubjectKeyLookup,
+    AuditRow, Backend, ConsentEvent, ConsentState, DatasetRevision, DatasetVersion, DsarRecord,
+    DsarUpdate, NewDecision, Registered, Revised, Store, StoreError, SubjectKeyLookup,
 };
 
 /// A store on each backend; the SQLite one lives in `dir`.
@@ -487,6 +487,8 @@ async fn datasets_runs_and_journal_round_trip() {
             stats: "{\"rows\":10}".into(),
             manifest: None,
             subjects: Some(3),
+            subject_key: Some("{\"column\":\"email\",\"kind\":\"email\"}".into()),
+            target: None,
         };
         assert_eq!(store.record_dataset_version(&v).await.unwrap(), 1);
         assert_eq!(store.record_dataset_version(&v).await.unwrap(), 2, "{url}");
@@ -498,6 +500,53 @@ async fn datasets_runs_and_journal_round_trip() {
             ("{\"rows\":10}", Some(3))
         );
         assert_eq!(store.run_outputs("r1").await.unwrap().len(), 2);
+        assert_eq!(versions[1].subject_key, v.subject_key, "{url}");
+        // An in-place rewrite moves the version's hash and counts and keeps its history.
+        let mut tx = store.begin_write().await.unwrap();
+        let rev = DatasetRevision {
+            dataset: "orders".into(),
+            version: 1,
+            revision: 0,
+            content_hash: "def".into(),
+            row_count: 8,
+            rows_removed: 2,
+            reason: "dsar:d1".into(),
+            created_us: 0,
+        };
+        let current = Revised {
+            subjects: Some(2),
+            ..Revised::default()
+        };
+        assert_eq!(tx.record_revision(&rev, &current).await.unwrap(), 1);
+        assert_eq!(tx.record_revision(&rev, &current).await.unwrap(), 2);
+        tx.commit().await.unwrap();
+        let v1 = store.dataset_version("orders", 1).await.unwrap().unwrap();
+        assert_eq!(
+            (
+                v1.content_hash.as_str(),
+                v1.row_count,
+                v1.subjects,
+                v1.stats.as_str()
+            ),
+            ("def", 8, Some(2), "{\"rows\":10}"),
+            "{url}"
+        );
+        let revs = store.dataset_revisions("orders", 1).await.unwrap();
+        assert_eq!(revs.iter().map(|r| r.revision).collect::<Vec<_>>(), [1, 2]);
+        assert_eq!(revs[0].reason, "dsar:d1");
+        let mut tx = store.begin_write().await.unwrap();
+        assert!(tx
+            .record_revision(
+                &DatasetRevision {
+                    version: 9,
+                    ..rev.clone()
+                },
+                &current
+            )
+            .await
+            .is_err());
+        drop(tx);
+        assert_eq!(store.all_dataset_versions().await.unwrap().len(), 2);
         assert_eq!(
             store
                 .dataset_version("orders", 2)
@@ -542,5 +591,91 @@ async fn datasets_runs_and_journal_round_trip() {
             (steps[0].state.as_str(), steps[0].detail.as_str()),
             ("done", "{\"n\":1}")
         );
+    }
+}
+
+#[tokio::test]
+async fn requests_move_through_their_states() {
+    let dir = tempfile::tempdir().unwrap();
+    for (url, store) in stores(&dir).await {
+        let d = |id: &str, due: i64| DsarRecord {
+            id: id.into(),
+            kind: "erasure".into(),
+            jurisdiction: "eu".into(),
+            region: "eu".into(),
+            subject_ref: "ab".repeat(32),
+            subject_kind: "email".into(),
+            identifier: "sk1.x.y".into(),
+            state: "received".into(),
+            received_us: 1,
+            due_us: due,
+            extended_us: None,
+            updated_us: 0,
+            closed_us: None,
+            result: "{}".into(),
+        };
+        let mut tx = store.begin_write().await.unwrap();
+        tx.dsar_insert(&d("b", 20)).await.unwrap();
+        tx.dsar_insert(&d("a", 30)).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut tx = store.begin_write().await.unwrap();
+        assert!(tx.dsar_insert(&d("a", 5)).await.is_err(), "ids are unique");
+        drop(tx);
+        let mut tx = store.begin_write().await.unwrap();
+        assert_eq!(tx.dsar("a").await.unwrap().due_us, 30);
+        tx.dsar_update(
+            "a",
+            &DsarUpdate {
+                state: Some("extended".into()),
+                due_us: Some(90),
+                extended: true,
+                ..DsarUpdate::default()
+            },
+        )
+        .await
+        .unwrap();
+        tx.dsar_update(
+            "b",
+            &DsarUpdate {
+                state: Some("completed".into()),
+                closed: true,
+                result: Some("{\"files\":3}".into()),
+                ..DsarUpdate::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert!(tx.dsar_update("zz", &DsarUpdate::default()).await.is_err());
+        tx.commit().await.unwrap();
+        let a = store.dsar("a").await.unwrap();
+        assert_eq!((a.state.as_str(), a.due_us), ("extended", 90), "{url}");
+        assert!(a.extended_us.is_some() && a.closed_us.is_none());
+        let b = store.dsar("b").await.unwrap();
+        assert_eq!(
+            (b.state.as_str(), b.result.as_str()),
+            ("completed", "{\"files\":3}")
+        );
+        assert!(b.closed_us.is_some());
+        let open: Vec<String> = store
+            .dsars(false)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|d| d.id)
+            .collect();
+        assert_eq!(open, ["a"], "{url}");
+        let all: Vec<String> = store
+            .dsars(true)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|d| d.id)
+            .collect();
+        assert_eq!(all, ["b", "a"], "by deadline");
+        assert_eq!(store.dsars_of(&"ab".repeat(32)).await.unwrap().len(), 2);
+        assert!(matches!(
+            store.dsar("zz").await,
+            Err(StoreError::NotFound { .. })
+        ));
     }
 }

@@ -165,7 +165,7 @@ fn arrow_of(c: Col) -> DataType {
 }
 
 /// A URL as shown in errors: scheme, host and database, never credentials.
-pub(super) fn shown(url: &str) -> String {
+pub(crate) fn shown(url: &str) -> String {
     match url.split_once("://") {
         Some((scheme, rest)) => {
             let rest = rest.rsplit_once('@').map(|(_, h)| h).unwrap_or(rest);
@@ -460,6 +460,112 @@ pub(crate) struct LoadSpec<'a> {
     pub run_id: &'a str,
     /// Step id.
     pub step: &'a str,
+}
+
+/// What to do with the rows of a table whose subject matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Matched {
+    /// Count them.
+    Count,
+    /// Delete them (in one transaction) and count what was deleted.
+    Delete,
+}
+
+/// Finds the rows of `table` whose `column` holds a value `matches` picks (each distinct
+/// value is asked once), and counts or deletes them. Values never leave this function.
+pub(crate) async fn subject_rows(
+    root: &Path,
+    url: &str,
+    table: &str,
+    column: &str,
+    matches: &(dyn Fn(&str) -> bool + Sync),
+    what: Matched,
+) -> Result<u64, EngineError> {
+    check_table_name(url, table)?;
+    match connect(root, url, what == Matched::Delete).await? {
+        Conn::Sqlite(mut c) => {
+            rows_with::<sqlx::Sqlite>(&mut c, Dialect::Sqlite, url, table, column, matches, what)
+                .await
+        }
+        Conn::Postgres(mut c) => {
+            rows_with::<sqlx::Postgres>(
+                &mut c,
+                Dialect::Postgres,
+                url,
+                table,
+                column,
+                matches,
+                what,
+            )
+            .await
+        }
+        Conn::MySql(mut c) => {
+            rows_with::<sqlx::MySql>(&mut c, Dialect::MySql, url, table, column, matches, what)
+                .await
+        }
+    }
+}
+
+async fn rows_with<DB>(
+    conn: &mut DB::Connection,
+    dialect: Dialect,
+    url: &str,
+    table: &str,
+    column: &str,
+    matches: &(dyn Fn(&str) -> bool + Sync),
+    what: Matched,
+) -> Result<u64, EngineError>
+where
+    DB: Database,
+    DB::Connection: Connection<Database = DB>,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'r> Option<String>: Decode<'r, DB> + Type<DB>,
+    for<'r> i64: Decode<'r, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    usize: ColumnIndex<DB::Row>,
+{
+    let e = |e: sqlx::Error| db_err(url, e);
+    let key = dialect.read_expr(column, Col::Text);
+    let int = if dialect == Dialect::MySql {
+        "SIGNED"
+    } else {
+        "BIGINT"
+    };
+    let target = dialect.table(table);
+    let mut tx = conn.begin().await.map_err(e)?;
+    let rows = sqlx::query(&format!(
+        "SELECT {key}, CAST(COUNT(*) AS {int}) FROM {target} GROUP BY {key}"
+    ))
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(e)?;
+    let mut found = 0u64;
+    let mut values = Vec::new();
+    for r in &rows {
+        let value: Option<String> = r.try_get(0).map_err(e)?;
+        let n: i64 = r.try_get(1).map_err(e)?;
+        if let Some(v) = value.filter(|v| matches(v)) {
+            found += n as u64;
+            values.push(v);
+        }
+    }
+    if what == Matched::Delete && !values.is_empty() {
+        let delete = format!(
+            "DELETE FROM {target} WHERE {key} = {}",
+            dialect.placeholder(1)
+        );
+        // In the transaction that counted them: the rows deleted are the rows found.
+        for v in values {
+            sqlx::query(&delete)
+                .bind(v)
+                .execute(&mut *tx)
+                .await
+                .map_err(e)?;
+        }
+    }
+    tx.commit().await.map_err(e)?;
+    Ok(found)
 }
 
 /// Loads `batches`; returns the rows written (0 when this run's step had already loaded

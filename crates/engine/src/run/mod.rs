@@ -18,12 +18,12 @@
 
 mod deidentify;
 mod lineage;
-mod load;
+pub(crate) mod load;
 mod openlineage;
-mod output;
+pub(crate) mod output;
 mod quality;
 mod snapshot;
-mod subjects;
+pub(crate) mod subjects;
 mod train;
 
 use std::{
@@ -277,7 +277,7 @@ fn denied(message: String) -> StepError {
 /// writes `.custodia/failpoint-reached` and waits to be killed), so a test can `kill -9` it
 /// exactly there. Points: `after_load:STEP` (rows committed to the table, the step not yet
 /// journaled) and `after_step:STEP` (the step journaled).
-fn failpoint(root: &Path, point: &str) {
+pub(crate) fn failpoint(root: &Path, point: &str) {
     if std::env::var("CUSTODIA_FAILPOINT").is_ok_and(|p| p == point) {
         let _ = std::fs::write(root.join(".custodia/failpoint-reached"), point);
         loop {
@@ -892,6 +892,16 @@ impl Workspace {
             quality: None,
             metrics: BTreeMap::new(),
         };
+        // Every transform the key column went through, for discovery by identifier.
+        let key_transforms: Vec<String> = step_report
+            .transforms
+            .iter()
+            .cloned()
+            .chain(step_report.enforcement.iter().flat_map(|e| {
+                let masked = e.masked.iter().map(|c| format!("{c}:mask"));
+                masked.chain(e.pseudonymized.iter().map(|c| format!("{c}:pseudonymize")))
+            }))
+            .collect();
         // The version, the journal entry and the audit entry commit together: a crash
         // before this leaves the step to redo, after it the step is done exactly once.
         let mut tx = self
@@ -916,6 +926,25 @@ impl Workspace {
                     .as_ref()
                     .map(|m| serde_json::to_string(m).expect("manifests serialise")),
                 subjects: step_report.manifest.as_ref().map(|m| m.subjects as i64),
+                subject_key: subjects::SubjectKey::of_output(
+                    governing,
+                    &written.schema,
+                    &key_transforms,
+                )
+                .map(|k| k.to_json()),
+                target: match &step.kind {
+                    StepKind::Load { target, table, .. } => Some(
+                        serde_json::json!({
+                            "url": match target {
+                                LoadTarget::Warehouse => format!("sqlite://{WAREHOUSE}"),
+                                LoadTarget::Database(url) => url.clone(),
+                            },
+                            "table": table,
+                        })
+                        .to_string(),
+                    ),
+                    _ => None,
+                },
             })
             .await
             .map_err(EngineError::from)?;

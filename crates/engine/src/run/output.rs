@@ -449,7 +449,7 @@ const IN_FLIGHT: usize = 8;
 /// The scan runs on the runtime's workers while two threads of their own encode the
 /// Parquet file and profile the rows, so neither keeps a worker from the scan and the
 /// three share the cores.
-async fn write_stream(
+pub(crate) async fn write_stream(
     mut stream: SendableRecordBatchStream,
     path: &Path,
     personal: &dyn Fn(&str) -> bool,

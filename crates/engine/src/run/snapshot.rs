@@ -148,6 +148,9 @@ impl Workspace {
                 stats: serde_json::to_string(&written.stats).expect("stats serialise"),
                 manifest: Some(serde_json::to_string(&manifest).expect("manifests serialise")),
                 subjects: Some(manifest.subjects as i64),
+                subject_key: subjects::SubjectKey::of_output(Some(contract), &written.schema, &[])
+                    .map(|k| k.to_json()),
+                target: None,
             })
             .await?;
         let mut counts = BTreeMap::new();

@@ -45,6 +45,48 @@ pub(super) fn subject_kind(contract: &Contract, key: &str) -> SubjectKind {
     }
 }
 
+/// Where the person of each row of a written version is, as the store keeps it: the
+/// governing contract's subject key column, the kind of identifier in it, and the
+/// transform applied to it on the way (`tokenize` leaves the ref readable in each value;
+/// other transforms make the column unsearchable by identifier).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SubjectKey {
+    /// The column.
+    pub column: String,
+    /// `email`, `phone` or `customer_id`.
+    pub kind: String,
+    /// The transform applied to the column (`tokenize`, `hash`…), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transform: Option<String>,
+}
+
+impl SubjectKey {
+    /// The key of an output governed by `contract`, when the contract names one and the
+    /// output kept that column; `transforms` are the step's `column:op` transforms.
+    pub(crate) fn of_output(
+        contract: Option<&Contract>,
+        schema: &Schema,
+        transforms: &[String],
+    ) -> Option<SubjectKey> {
+        let contract = contract?;
+        let column = contract.subject_key.as_deref()?;
+        schema.field_with_name(column).ok()?;
+        Some(SubjectKey {
+            column: column.to_string(),
+            kind: subject_kind(contract, column).as_str().to_string(),
+            transform: transforms
+                .iter()
+                .find_map(|t| t.strip_prefix(column)?.strip_prefix(':'))
+                .map(str::to_string),
+        })
+    }
+
+    /// As the store keeps it.
+    pub(crate) fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("subject keys serialise")
+    }
+}
+
 /// Shards of the gate's verdict cache: partitions evaluate the gate concurrently, each
 /// batch takes a shard's lock once for all of its rows in that shard.
 const SHARDS: usize = 64;
@@ -278,7 +320,7 @@ pub struct Manifest {
 }
 
 /// Writes sorted refs as a manifest file (atomically), returning its description.
-pub(super) fn write_manifest(
+pub(crate) fn write_manifest(
     root: &Path,
     rel: &Path,
     refs: &[[u8; 32]],

@@ -562,6 +562,7 @@ impl Workspace {
                 stage: String::new(),
                 created_us: 0,
                 promoted_us: None,
+                flagged: None,
             })
             .await
             .map_err(EngineError::from)?;
