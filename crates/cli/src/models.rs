@@ -174,6 +174,7 @@ fn summary(m: &ModelVersion) -> serde_json::Value {
         "created": custodia_engine::time::format_rfc3339(m.created_us),
         "metrics": serde_json::from_str::<serde_json::Value>(&m.metrics).unwrap_or_default(),
         "subjects": m.subjects,
+        "flagged": m.flagged.as_deref().and_then(|f| serde_json::from_str::<serde_json::Value>(f).ok()),
     })
 }
 
@@ -215,7 +216,10 @@ fn table(list: &[ModelVersion]) -> Table {
         t.add_row([
             m.model.clone(),
             m.version.to_string(),
-            m.stage.clone(),
+            match &m.flagged {
+                Some(_) => format!("{} (flagged: retrain)", m.stage),
+                None => m.stage.clone(),
+            },
             m.algorithm.clone(),
             shown.join(" "),
             m.subjects.map(|s| s.to_string()).unwrap_or_default(),

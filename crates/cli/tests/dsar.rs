@@ -338,6 +338,39 @@ fn an_erasure_removes_the_subject_everywhere_survives_a_kill_and_proves_it() {
             .collect()
     };
     assert_eq!(action("model:churn@1"), ["flagged"]);
+    // Retrained through its pipeline, from sources that no longer hold Ana.
+    assert_eq!(action("model:churn"), ["flagged", "retrained"], "{out}");
+    assert_eq!(action("source:data/"), ["rewritten", "rewritten"], "{out}");
+    for source in ["data/customers.csv", "data/orders.csv"] {
+        let text = std::fs::read_to_string(dir.join(source))
+            .unwrap()
+            .to_ascii_lowercase();
+        assert!(!text.contains(ANA), "{source}");
+        assert!(text.contains("user8@example.com"), "{source}");
+    }
+    let models: serde_json::Value =
+        serde_json::from_str(&ok(dir, &["models", "show", "churn@1", "--json"])).unwrap();
+    assert_eq!(models[0]["flagged"]["dsar"], id.as_str(), "{models}");
+    let all: serde_json::Value =
+        serde_json::from_str(&ok(dir, &["models", "show", "churn", "--json"])).unwrap();
+    let latest = all.as_array().unwrap().last().unwrap();
+    assert_eq!(
+        (latest["version"].as_i64(), latest["subjects"].as_i64()),
+        (Some(2), Some(59)),
+        "{latest}"
+    );
+    assert!(latest["flagged"].is_null());
+    let holds = ok(
+        dir,
+        &[
+            "snapshot",
+            "contains",
+            "churn_training",
+            &format!("email:{ANA}"),
+            "--json",
+        ],
+    );
+    assert!(!holds.contains("\"contains\": true"), "{holds}");
     assert_eq!(action("key:eu"), ["shredded"]);
     assert_eq!(action("table:").len(), 1 + databases.len());
     assert!(action("table:").iter().all(|a| a == "deleted"));
@@ -421,4 +454,26 @@ fn an_erasure_removes_the_subject_everywhere_survives_a_kill_and_proves_it() {
     assert_eq!(verify(&tampered).status.code(), Some(1));
     // The request is closed: running it again is refused.
     assert_eq!(run(dir, &["dsar", "run", &id]).status.code(), Some(2));
+
+    // A late upstream export still holds Ana: every later read drops her rows.
+    let mut orders = std::fs::read_to_string(dir.join("data/orders.csv")).unwrap();
+    orders.push_str(&format!("{ANA},99.5\nANA@example.com,12.5\n"));
+    std::fs::write(dir.join("data/orders.csv"), orders).unwrap();
+    let report: serde_json::Value = serde_json::from_str(&ok(
+        dir,
+        &["run", "pipelines/churn.yaml", "--fresh", "--json"],
+    ))
+    .unwrap();
+    let ingest = &report["steps"][2];
+    assert_eq!(ingest["id"], "orders");
+    assert_eq!(ingest["enforcement"]["row_filter"], "erased", "{ingest}");
+    assert_eq!(ingest["enforcement"]["rows_filtered"], 2, "{ingest}");
+    let run_dir = dir
+        .join(".custodia/runs")
+        .join(report["run_id"].as_str().unwrap());
+    for f in parquet_files(&run_dir) {
+        assert!(!column_values(&f, "email")
+            .iter()
+            .any(|v| v.eq_ignore_ascii_case(ANA)));
+    }
 }

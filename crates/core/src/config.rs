@@ -43,6 +43,18 @@ pub struct DsarConfig {
     pub pipl_days: u32,
     /// Systems outside Custodia that hold the subject's data (`[[dsar.targets]]`).
     pub targets: Vec<ExternalTarget>,
+    /// What an erasure does to a model trained on the subject.
+    pub retrain: Retrain,
+}
+
+/// What an erasure does to a model whose training manifest lists the subject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retrain {
+    /// Flag it and rerun its pipeline in the same job (the default).
+    Now,
+    /// Flag it; the team retrains it before the request's deadline (`custodia report` and
+    /// `dsar show` list it until then).
+    Schedule,
 }
 
 impl Default for DsarConfig {
@@ -50,6 +62,7 @@ impl Default for DsarConfig {
         DsarConfig {
             pipl_days: 15,
             targets: Vec::new(),
+            retrain: Retrain::Now,
         }
     }
 }
@@ -155,6 +168,7 @@ struct Raw {
 #[serde(deny_unknown_fields)]
 struct RawDsar {
     pipl_days: Option<u32>,
+    retrain: Option<String>,
     #[serde(default)]
     targets: Vec<RawTarget>,
 }
@@ -368,7 +382,23 @@ fn parse_dsar(
             send,
         });
     }
-    Ok(DsarConfig { pipl_days, targets })
+    let retrain = match d.retrain.as_deref() {
+        None | Some("now") => Retrain::Now,
+        Some("schedule") => Retrain::Schedule,
+        Some(other) => {
+            return Err(field_error(
+                "dsar",
+                "retrain",
+                format!("{other:?} is not a retraining policy"),
+                "use \"now\" (rerun the model's pipeline in the erasure) or \"schedule\" (flag it for the team)",
+            ))
+        }
+    };
+    Ok(DsarConfig {
+        pipl_days,
+        targets,
+        retrain,
+    })
 }
 
 impl WorkspaceConfig {
@@ -638,10 +668,17 @@ impl WorkspaceConfig {
              # Data subject requests (docs/dsar.md). Days to answer under the PIPL, which names\n\
              # no term.\n\
              pipl_days = {}\n\
+             # Models trained on an erased subject: \"now\" reruns their pipeline in the\n\
+             # erasure, \"schedule\" flags them for the team to retrain before the deadline.\n\
+             retrain = {:?}\n\
              # Systems outside Custodia a request must reach: an HTTP webhook (POST, JSON body)\n\
              # or a command (JSON on stdin), retried with backoff; send = \"identifier\" adds\n\
              # the identifier the person gave to the subject's ref.\n",
-            self.dsar.pipl_days
+            self.dsar.pipl_days,
+            match self.dsar.retrain {
+                Retrain::Now => "now",
+                Retrain::Schedule => "schedule",
+            }
         );
         if self.dsar.targets.is_empty() {
             out.push_str(
@@ -813,6 +850,7 @@ mod tests {
     fn dsar_targets_round_trip_and_bad_ones_name_their_line() {
         let mut c = WorkspaceConfig::with_defaults(vec![Region::new("eu").unwrap()], None);
         c.dsar.pipl_days = 20;
+        c.dsar.retrain = Retrain::Schedule;
         c.dsar.targets.push(ExternalTarget {
             name: "crm".into(),
             kinds: vec![

@@ -204,6 +204,34 @@ impl Table {
         Ok(())
     }
 
+    /// Keeps the rows whose flag is set (one flag per row, in order).
+    pub fn retain_rows(&mut self, keep: &[bool]) -> Result<(), EngineError> {
+        if keep.len() != self.rows() {
+            return Err(EngineError::Workspace(format!(
+                "{}: {} row flags for {} rows",
+                self.source.display(),
+                keep.len(),
+                self.rows()
+            )));
+        }
+        let mut flags = keep.iter();
+        match &mut self.data {
+            Data::Text(rows) => rows.retain(|_| *flags.next().expect("one flag per row")),
+            Data::Json(rows) => rows.retain(|_| *flags.next().expect("one flag per row")),
+            Data::Arrow(batches) => {
+                let mut at = 0;
+                for b in batches.iter_mut() {
+                    let mask =
+                        arrow::array::BooleanArray::from(keep[at..at + b.num_rows()].to_vec());
+                    at += b.num_rows();
+                    *b = arrow::compute::filter_record_batch(b, &mask)
+                        .map_err(|e| EngineError::data(&self.source, e))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Keeps only the columns at these positions, in this order.
     pub fn select(&mut self, keep: &[usize]) -> Result<(), EngineError> {
         let names: Vec<String> = keep.iter().map(|&i| self.columns[i].clone()).collect();

@@ -127,6 +127,27 @@ impl WriteTx {
         Ok(())
     }
 
+    /// Adds a subject to the region's erased list (a no-op when already there), so every
+    /// later read drops their rows.
+    pub async fn record_erased(
+        &mut self,
+        region: &str,
+        subject_ref: &str,
+        request: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO erased_subjects (region, subject_ref, request_id, erased_us) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (region, subject_ref) DO NOTHING",
+        )
+        .bind(region)
+        .bind(subject_ref)
+        .bind(request)
+        .bind(now_us())
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
     /// A request read inside the transaction (to check a transition before making it).
     pub async fn dsar(&mut self, id: &str) -> Result<DsarRecord, StoreError> {
         let row = sqlx::query(&format!(
@@ -175,6 +196,25 @@ impl Store {
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(record_of).collect()
+    }
+
+    /// The refs of the subjects erased in a region (32 bytes each), for the row filter
+    /// every read applies.
+    pub async fn erased_refs(&self, region: &str) -> Result<Vec<[u8; 32]>, StoreError> {
+        let rows: Vec<String> =
+            sqlx::query_scalar("SELECT subject_ref FROM erased_subjects WHERE region = $1")
+                .bind(region)
+                .fetch_all(self.pool())
+                .await?;
+        rows.iter()
+            .map(|r| {
+                let mut b = [0u8; 32];
+                hex::decode_to_slice(r, &mut b).map_err(|_| {
+                    StoreError::Corrupt(format!("erased subject ref {r:?} is not 64 hex digits"))
+                })?;
+                Ok(b)
+            })
+            .collect()
     }
 
     /// Every request about a subject, oldest first.

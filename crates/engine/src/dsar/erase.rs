@@ -234,3 +234,63 @@ pub(crate) fn commit_staged(path: &Path) -> Result<(), EngineError> {
     }
     Ok(())
 }
+
+/// Rows of a source file (CSV, JSONL or Parquet) that belong to the subjects.
+pub(crate) fn count_in_source(path: &Path, column: &str, m: &Matcher) -> Result<u64, EngineError> {
+    if crate::Format::from_path(path) == Some(crate::Format::Parquet) {
+        return count_in_file(path, column, m);
+    }
+    let (_, hits) = source_hits(path, column, m)?;
+    Ok(hits.iter().filter(|h| **h).count() as u64)
+}
+
+/// A CSV or JSONL source and which of its rows belong to the subjects.
+fn source_hits(
+    path: &Path,
+    column: &str,
+    m: &Matcher,
+) -> Result<(crate::Table, Vec<bool>), EngineError> {
+    let table = crate::Table::read(path)?;
+    let idx = table
+        .columns
+        .iter()
+        .position(|c| c == column)
+        .ok_or_else(|| EngineError::Columns {
+            path: path.to_path_buf(),
+            message: format!("the subject key column {column:?} is not in the file"),
+        })?;
+    let mut seen: HashMap<String, bool> = HashMap::new();
+    let hits = table
+        .column_values(idx, usize::MAX)
+        .into_iter()
+        .map(|v| v.is_some_and(|v| *seen.entry(v).or_insert_with_key(|v| m.matches(v))))
+        .collect();
+    Ok((table, hits))
+}
+
+/// Rewrites a source file in place without the subjects' rows (atomically: a synced
+/// temporary file renamed over it); returns the rows removed.
+pub(crate) async fn erase_source(
+    path: &Path,
+    column: &str,
+    m: Arc<Matcher>,
+) -> Result<u64, EngineError> {
+    if crate::Format::from_path(path) == Some(crate::Format::Parquet) {
+        let (_, removed) = rewrite_without(path, column, m, &|_| true).await?;
+        commit_staged(path)?;
+        return Ok(removed);
+    }
+    let (path, column) = (path.to_path_buf(), column.to_string());
+    tokio::task::spawn_blocking(move || {
+        let (mut table, hits) = source_hits(&path, &column, &m)?;
+        let removed = hits.iter().filter(|h| **h).count() as u64;
+        if removed > 0 {
+            let keep: Vec<bool> = hits.iter().map(|h| !h).collect();
+            table.retain_rows(&keep)?;
+            table.write(&path)?;
+        }
+        Ok(removed)
+    })
+    .await
+    .map_err(|e| EngineError::Workspace(format!("erasure writer: {e}")))?
+}

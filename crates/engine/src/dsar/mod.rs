@@ -161,6 +161,22 @@ pub enum Place {
         /// Rows of the subject found.
         rows: u64,
     },
+    /// A source file in the workspace a pipeline ingests (CSV, JSONL or Parquet).
+    Source {
+        /// The file, relative to the workspace.
+        path: String,
+        /// Region of the data ingested from it.
+        region: String,
+        /// The subject key column.
+        key: SubjectKey,
+        /// Rows of the subject found.
+        rows: u64,
+    },
+    /// A database table a pipeline ingests but Custodia does not own.
+    Upstream {
+        /// `scheme://host/db/table` (no credentials).
+        source: String,
+    },
     /// A model version whose training manifest lists the subject.
     Model {
         /// Model name.
@@ -195,6 +211,8 @@ impl Place {
             Place::Table { url, table, .. } => {
                 format!("table:{}/{table}", crate::run::load::shown(url))
             }
+            Place::Source { path, .. } => format!("source:{path}"),
+            Place::Upstream { source } => format!("upstream:{source}"),
             Place::Model { model, version } => format!("model:{model}@{version}"),
             Place::Unsearchable { version, .. } => format!("dataset:{version}"),
             Place::Key { region } => format!("key:{region}"),
@@ -204,9 +222,11 @@ impl Place {
     /// Rows of the subject found there at discovery (models and keys count one).
     pub fn rows(&self) -> u64 {
         match self {
-            Place::File { rows, .. } | Place::Table { rows, .. } => *rows,
+            Place::File { rows, .. } | Place::Table { rows, .. } | Place::Source { rows, .. } => {
+                *rows
+            }
             Place::Model { .. } | Place::Key { .. } => 1,
-            Place::Unsearchable { .. } => 0,
+            Place::Unsearchable { .. } | Place::Upstream { .. } => 0,
         }
     }
 }
@@ -601,6 +621,57 @@ impl Workspace {
                 });
             }
         }
+        // Ingest sources, from the lineage of each ingest: workspace files are erased,
+        // database tables Custodia only reads are upstream (their rows are suppressed).
+        let mut sources: BTreeMap<String, (String, SubjectKey)> = BTreeMap::new();
+        let mut upstream = std::collections::BTreeSet::new();
+        for e in &edges {
+            let Some(key) = keys.get(&e.output_dataset) else {
+                continue;
+            };
+            if e.output_column != key.column || e.input_column != key.column {
+                continue;
+            }
+            let region = versions
+                .iter()
+                .find(|v| format!("{}@{}", v.dataset, v.version) == e.output_dataset)
+                .map(|v| v.region.clone())
+                .unwrap_or_default();
+            if let Some(pattern) = e.input_dataset.strip_prefix("file:") {
+                sources.insert(pattern.to_string(), (region, key.clone()));
+            } else if !e.input_dataset.contains('@') {
+                upstream.insert(e.input_dataset.clone());
+            }
+        }
+        let mut source_places = Vec::new();
+        for (pattern, (region, key)) in sources {
+            let full = self.root().join(&pattern).display().to_string();
+            let files: Vec<PathBuf> = glob::glob(&full)
+                .map(|g| g.filter_map(Result::ok).collect())
+                .unwrap_or_default();
+            let m = Arc::new(erase::Matcher::new(
+                &key,
+                self.ref_key(&self.region(Some(&region))?),
+                [ref_bytes(&region)?],
+            )?);
+            for file in files {
+                let (f, c, m) = (file.clone(), key.column.clone(), m.clone());
+                let rows = tokio::task::spawn_blocking(move || erase::count_in_source(&f, &c, &m))
+                    .await
+                    .map_err(|e| EngineError::Workspace(format!("discovery: {e}")))??;
+                source_places.push(Place::Source {
+                    path: file
+                        .strip_prefix(self.root())
+                        .unwrap_or(&file)
+                        .display()
+                        .to_string(),
+                    region: region.clone(),
+                    key: key.clone(),
+                    rows,
+                });
+            }
+        }
+        places.splice(0..0, source_places);
         for ((url, table), (region, key)) in tables {
             let m = erase::Matcher::new(
                 &key,
@@ -624,6 +695,11 @@ impl Workspace {
                 rows,
             });
         }
+        places.extend(
+            upstream
+                .into_iter()
+                .map(|source| Place::Upstream { source }),
+        );
         let wanted: Vec<[u8; 32]> = refs
             .values()
             .map(|r| SubjectRef::parse(r).map(|r| hex32(&r)))
@@ -749,6 +825,10 @@ impl Workspace {
                     &serde_json::to_string(&discovery).expect("discoveries serialise"),
                 )
                 .await?;
+                // From now on every read drops the subject, in every region.
+                for (region, r) in &discovery.refs {
+                    tx.record_erased(region, r, id).await?;
+                }
                 let subject = SubjectRef::parse(&record.subject_ref)?;
                 let mut e = entry(id, "dsar.discover", &subject, BTreeMap::new());
                 e.counts = counts;
@@ -777,6 +857,20 @@ impl Workspace {
                 }
             };
             outcomes.push(outcome);
+        }
+        for model in discovery
+            .places
+            .iter()
+            .filter_map(|p| match p {
+                Place::Model { model, .. } => Some(model.clone()),
+                _ => None,
+            })
+            .collect::<std::collections::BTreeSet<_>>()
+        {
+            outcomes.push(
+                self.dsar_retrain(&record, &model, &discovery, &subject)
+                    .await?,
+            );
         }
         let cert = certificate::issue(self, &record, &discovery, &outcomes).await?;
         let result = serde_json::json!({
@@ -807,6 +901,141 @@ impl Workspace {
             outcomes,
             certificate: Some(cert),
         })
+    }
+
+    /// Retrains a model whose training manifest listed the erased subject, through the
+    /// pipeline that trained it, or flags it for the team (`[dsar] retrain = "schedule"`,
+    /// or when its pipeline is not found or fails). Journaled: a retraining run cut off is
+    /// resumed, not repeated.
+    async fn dsar_retrain(
+        &self,
+        record: &DsarRecord,
+        model: &str,
+        discovery: &Discovery,
+        subject: &SubjectRef,
+    ) -> Result<Outcome, EngineError> {
+        let id = record.id.as_str();
+        let step = format!("retrain:{model}");
+        if let Some(done) = self
+            .store()
+            .journal(id)
+            .await?
+            .into_iter()
+            .find(|s| s.step == step && s.state == "done")
+        {
+            return serde_json::from_str(&done.detail)
+                .map_err(|e| EngineError::Tampered(format!("journal step {step} of {id}: {e}")));
+        }
+        let due = custodia_core::time::format_rfc3339(record.due_us);
+        let mut outcome = Outcome {
+            location: format!("model:{model}"),
+            action: "scheduled".into(),
+            rows_removed: 0,
+            detail: format!("flagged: retrain it before {due}"),
+            audit_index: None,
+        };
+        let pipeline = self.pipeline_of_model(model).await?;
+        match (self.config().dsar.retrain, pipeline) {
+            (custodia_core::config::Retrain::Schedule, _) => {}
+            (_, None) => {
+                outcome.detail = format!(
+                    "flagged: no file under pipelines/ runs the pipeline that trained it; retrain it before {due}"
+                );
+            }
+            (_, Some(file)) => {
+                self.store().journal_put(id, &step, "started", "{}").await?;
+                let report = self
+                    .run_pipeline(&file, crate::run::Resume::Auto, &crate::run::Quiet)
+                    .await?;
+                let latest = self.store().model_versions(model).await?.pop();
+                match latest.filter(|_| report.status == "succeeded") {
+                    None => {
+                        outcome.detail = format!(
+                            "flagged: retraining run {} {}; retrain it before {due}",
+                            report.run_id, report.status
+                        );
+                    }
+                    Some(v) => {
+                        let wanted: Vec<[u8; 32]> = discovery
+                            .refs
+                            .values()
+                            .filter_map(|r| SubjectRef::parse(r).ok())
+                            .map(|r| hex32(&r))
+                            .collect();
+                        if let Some(m) = v
+                            .manifest
+                            .as_deref()
+                            .and_then(|m| serde_json::from_str::<Manifest>(m).ok())
+                        {
+                            let listed = crate::run::read_manifest(&self.root().join(&m.path))?;
+                            if wanted.iter().any(|w| listed.binary_search(w).is_ok()) {
+                                return Err(EngineError::Workspace(format!(
+                                    "model {model}@{} was retrained and still lists the erased subject: a source this erasure cannot reach holds them; see `custodia dsar show {id}`",
+                                    v.version
+                                )));
+                            }
+                        }
+                        outcome.action = "retrained".into();
+                        outcome.detail = format!(
+                            "{model}@{} from run {}, trained without the subject",
+                            v.version, report.run_id
+                        );
+                    }
+                }
+            }
+        }
+        let mut details = BTreeMap::new();
+        details.insert("location".into(), outcome.location.clone());
+        details.insert("action".into(), outcome.action.clone());
+        let mut tx = self.store().begin_write().await?;
+        let index = audit_log::append_in(
+            &mut tx,
+            self.actor(),
+            vec![entry(id, "dsar.erase", subject, details)],
+        )
+        .await?;
+        outcome.audit_index = index.first().copied();
+        tx.journal_put(
+            id,
+            &step,
+            "done",
+            &serde_json::to_string(&outcome).expect("outcomes serialise"),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    /// The pipeline file under `pipelines/` whose pipeline trained the model's latest
+    /// version, if there is one.
+    async fn pipeline_of_model(&self, model: &str) -> Result<Option<PathBuf>, EngineError> {
+        let Some(run_id) = self
+            .store()
+            .model_versions(model)
+            .await?
+            .pop()
+            .and_then(|v| v.run_id)
+        else {
+            return Ok(None);
+        };
+        let Some(run) = self.store().run(&run_id).await? else {
+            return Ok(None);
+        };
+        let dir = self.root().join("pipelines");
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return Ok(None);
+        };
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+            .collect();
+        files.sort();
+        Ok(files.into_iter().find(|f| {
+            std::fs::read_to_string(f)
+                .ok()
+                .and_then(|text| custodia_core::pipeline::Pipeline::parse("pipeline", &text).ok())
+                .is_some_and(|p| p.name == run.pipeline)
+        }))
     }
 
     /// Erases the subject from one place, journaled so a rerun neither repeats nor misses it.
@@ -1032,6 +1261,64 @@ impl Workspace {
                 outcome.rows_removed = removed;
                 counts.insert("rows_removed".into(), removed);
                 subjects.push(subject);
+                tx = self.store().begin_write().await?;
+            }
+            Place::Source {
+                path,
+                region,
+                key,
+                rows,
+            } => {
+                let subject = subject_in(region)?;
+                let started: Option<u64> = prior
+                    .filter(|p| p.state == "started")
+                    .and_then(|p| serde_json::from_str::<serde_json::Value>(&p.detail).ok())
+                    .and_then(|d| d["rows"].as_u64());
+                if *rows > 0 || started.is_some() {
+                    self.store()
+                        .journal_put(
+                            id,
+                            step,
+                            "started",
+                            &serde_json::json!({ "rows": started.unwrap_or(*rows) }).to_string(),
+                        )
+                        .await?;
+                    let m = Arc::new(erase::Matcher::new(
+                        key,
+                        self.ref_key(&self.region(Some(region))?),
+                        [hex32(&subject)],
+                    )?);
+                    let file = self.root().join(path);
+                    let removed = erase::erase_source(&file, &key.column, m).await?;
+                    // A rewrite that landed before a crash finds nothing now.
+                    let removed = if removed == 0 {
+                        started.unwrap_or(0)
+                    } else {
+                        removed
+                    };
+                    if removed > 0 {
+                        outcome.action = "rewritten".into();
+                    }
+                    outcome.rows_removed = removed;
+                    counts.insert("rows_removed".into(), removed);
+                    subjects.push(subject);
+                } else {
+                    self.store()
+                        .journal_put(
+                            id,
+                            step,
+                            "done",
+                            &serde_json::to_string(&outcome).expect("outcomes serialise"),
+                        )
+                        .await?;
+                    return Ok(outcome);
+                }
+                tx = self.store().begin_write().await?;
+            }
+            Place::Upstream { .. } => {
+                outcome.action = "suppressed".into();
+                outcome.detail = "a database table pipelines read but Custodia does not own: every later read drops the subject; erase it at the source with a [[dsar.targets]] entry".into();
+                subjects.push(request_subject.clone());
                 tx = self.store().begin_write().await?;
             }
             Place::Model { model, version } => {

@@ -1134,26 +1134,49 @@ impl Workspace {
                 read.contract.dataset
             ))));
         }
-        if filters.is_empty() && listing == Listing::RowsOnly {
+        // Subjects erased by a request are dropped from every read, whatever the policy:
+        // an upstream copy must not bring them back.
+        let region = self.contract_region(&read.contract);
+        let erased = self
+            .store()
+            .erased_refs(region.as_str())
+            .await
+            .map_err(EngineError::from)?;
+        if filters.is_empty() && listing == Listing::RowsOnly && erased.is_empty() {
             return Ok((frame, e, None));
         }
         let now = custodia_store::now_us();
-        let ledgers =
-            futures::future::try_join_all(filters.iter().map(|(_, p)| self.consent_at(p, now)))
-                .await?;
-        if !filters.is_empty() {
-            e.row_filter = Some(
-                filters
-                    .iter()
-                    .map(|(kind, p)| format!("{}:{p}", filter_name(*kind)))
-                    .collect::<Vec<_>>()
-                    .join(","),
-            );
+        let mut ledgers: Vec<(FilterKind, crate::consent::ConsentAt)> = filters
+            .iter()
+            .map(|(kind, _)| *kind)
+            .zip(
+                futures::future::try_join_all(filters.iter().map(|(_, p)| self.consent_at(p, now)))
+                    .await?,
+            )
+            .collect();
+        let mut labels: Vec<String> = filters
+            .iter()
+            .map(|(kind, p)| format!("{}:{p}", filter_name(*kind)))
+            .collect();
+        if !erased.is_empty() {
+            labels.push("erased".into());
+            ledgers.push((
+                FilterKind::OptOut,
+                crate::consent::ConsentAt::from_subjects(erased.into_iter().map(|r| {
+                    custodia_store::SubjectConsent {
+                        subject_ref: r,
+                        granted: false,
+                    }
+                })),
+            ));
+        }
+        if !labels.is_empty() {
+            e.row_filter = Some(labels.join(","));
         }
         let gate = Arc::new(SubjectGate::new(
             subjects::subject_kind(&read.contract, key),
-            self.ref_key(&self.contract_region(&read.contract)),
-            filters.iter().map(|(kind, _)| *kind).zip(ledgers).collect(),
+            self.ref_key(&region),
+            ledgers,
         ));
         let frame = gate.apply(id, frame, key)?;
         Ok((frame, e, Some(gate)))
