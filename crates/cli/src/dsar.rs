@@ -58,7 +58,8 @@ Next: verify the person's identity with `custodia dsar verify ID --method email_
     Reject(ReasonArgs),
     /// Run a verified erasure: find the subject in every dataset version, snapshot,
     /// warehouse table and model, remove them, shred their key, sign a certificate.
-    /// Journaled: if cut off, run it again and it finishes.
+    /// Journaled: if cut off, run it again and it finishes. Exit 1 while an external
+    /// target has not confirmed (run it again to retry).
     #[command(after_help = "Example:\n  custodia dsar run dsar-20261124-3fa2c1
 
 Writes .custodia/dsar/ID/certificate.json; hand it to an auditor with audit.vkey
@@ -392,9 +393,21 @@ fn show(a: IdArgs) -> Result<u8> {
     if !steps.is_empty() {
         let mut t = Table::new();
         t.load_preset(UTF8_FULL_CONDENSED);
-        t.set_header(["step", "state", "location", "action", "rows removed"]);
+        t.set_header([
+            "step",
+            "state",
+            "location",
+            "action",
+            "rows removed",
+            "detail",
+        ]);
         for s in &steps {
-            let d = &s.detail;
+            // Target steps keep [status, outcome].
+            let d = s
+                .detail
+                .as_array()
+                .and_then(|a| a.get(1))
+                .unwrap_or(&s.detail);
             t.add_row([
                 s.step.clone(),
                 s.state.clone(),
@@ -419,6 +432,10 @@ fn show(a: IdArgs) -> Result<u8> {
                 d.get("rows_removed")
                     .map(|v| v.to_string())
                     .unwrap_or_default(),
+                d.get("detail")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("")
+                    .to_string(),
             ]);
         }
         println!("{t}");
@@ -446,9 +463,14 @@ fn run(a: IdArgs) -> Result<u8> {
                 "request": request_json(&out.request),
                 "locations": out.outcomes,
                 "certificate": out.certificate,
+                "waiting": out.waiting,
             }))?
         );
-        return Ok(0);
+        return Ok(if out.waiting.is_empty() {
+            0
+        } else {
+            EXIT_VIOLATIONS
+        });
     }
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED);
@@ -471,6 +493,14 @@ fn run(a: IdArgs) -> Result<u8> {
     );
     if let Some(c) = &out.certificate {
         println!("certificate {c} (check it: `custodia dsar verify-certificate {c} --pubkey audit.vkey`)");
+    }
+    if !out.waiting.is_empty() {
+        println!(
+            "waiting on {}: not confirmed after retries; the subject's key is kept until they do. Run `custodia dsar run {}` again to retry them",
+            out.waiting.join(", "),
+            out.request.id
+        );
+        return Ok(EXIT_VIOLATIONS);
     }
     Ok(0)
 }

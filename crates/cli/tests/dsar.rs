@@ -477,3 +477,163 @@ fn an_erasure_removes_the_subject_everywhere_survives_a_kill_and_proves_it() {
             .any(|v| v.eq_ignore_ascii_case(ANA)));
     }
 }
+
+/// A webhook endpoint on loopback that answers 503 to its first `failures` requests and
+/// 200 after, keeping every body it received.
+struct Endpoint {
+    port: u16,
+    bodies: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+fn endpoint(failures: usize) -> Endpoint {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let bodies = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = bodies.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            let n = {
+                let mut b = seen.lock().unwrap();
+                b.push(String::from_utf8(body).unwrap());
+                b.len()
+            };
+            let (status, reply) = if n <= failures {
+                ("503 Service Unavailable", "{\"error\":\"busy\"}")
+            } else {
+                ("200 OK", "{\"status\":\"deleted\",\"ticket\":\"T-81\"}")
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reply}",
+                reply.len()
+            );
+        }
+    });
+    Endpoint { port, bodies }
+}
+
+#[test]
+fn external_targets_are_retried_and_the_key_waits_for_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    setup(dir, &[]);
+    let crm = endpoint(2);
+    let desk = endpoint(0);
+    // The desk is down for the first run: nothing listens on this port.
+    let down = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let down_port = down.local_addr().unwrap().port();
+    drop(down);
+    let mut config = std::fs::read_to_string(dir.join("custodia.toml")).unwrap();
+    config.push_str(&format!(
+        "\n[[dsar.targets]]\nname = \"crm\"\nkinds = [\"erasure\"]\nurl = \"http://127.0.0.1:{}/privacy\"\nsend = \"identifier\"\n\n[[dsar.targets]]\nname = \"vendor\"\nkinds = [\"erasure\", \"access\"]\ncommand = [\"sh\", \"-c\", \"cat > vendor-request.json; echo queued\"]\n\n[[dsar.targets]]\nname = \"desk\"\nkinds = [\"erasure\"]\nurl = \"http://127.0.0.1:{down_port}/erase\"\n",
+        crm.port
+    ));
+    std::fs::write(dir.join("custodia.toml"), &config).unwrap();
+    let id = ok(
+        dir,
+        &[
+            "dsar",
+            "open",
+            "--type",
+            "erasure",
+            "--subject",
+            &format!("email:{ANA}"),
+        ],
+    );
+    let id = id.trim();
+    ok(dir, &["dsar", "verify", id, "--method", "account_login"]);
+    let first = run(dir, &["dsar", "run", id]);
+    let text = String::from_utf8_lossy(&first.stdout);
+    assert_eq!(first.status.code(), Some(1), "{text}");
+    assert!(text.contains("waiting on desk"), "{text}");
+    // The CRM failed twice, then confirmed; it got the identifier it knows people by.
+    let bodies = crm.bodies.lock().unwrap().clone();
+    assert_eq!(bodies.len(), 3);
+    let body: serde_json::Value = serde_json::from_str(&bodies[2]).unwrap();
+    assert_eq!(body["identifier"]["value"], ANA);
+    assert_eq!(body["type"], "erasure");
+    // The vendor's command got the ref only.
+    let sent = std::fs::read_to_string(dir.join("vendor-request.json")).unwrap();
+    assert!(sent.contains(body["subject_ref"].as_str().unwrap()) && !sent.contains(ANA));
+    let show = ok(dir, &["dsar", "show", id]);
+    assert!(show.contains("HTTP 200 after 3 attempts"), "{show}");
+    assert!(show.contains("T-81"), "{show}");
+    assert!(show.contains("no answer after 5 attempts"), "{show}");
+    // The data is gone, but the key waits for the desk (a later call may need the identifier).
+    let check = run(dir, &["dsar", "verify-erasure", id]);
+    assert_eq!(check.status.code(), Some(1));
+    let found = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        found.contains("key:eu") && !found.contains("dataset:"),
+        "{found}"
+    );
+    let state: serde_json::Value =
+        serde_json::from_str(&ok(dir, &["dsar", "show", id, "--json"])).unwrap();
+    assert_eq!(state["state"], "in_progress");
+
+    // The desk is back: the next run calls only the desk, then shreds and certifies.
+    std::fs::write(
+        dir.join("custodia.toml"),
+        config.replace(&format!(":{down_port}/"), &format!(":{}/", desk.port)),
+    )
+    .unwrap();
+    let out: serde_json::Value =
+        serde_json::from_str(&ok(dir, &["dsar", "run", id, "--json"])).unwrap();
+    assert_eq!(out["request"]["state"], "completed", "{out}");
+    assert_eq!(
+        crm.bodies.lock().unwrap().len(),
+        3,
+        "a confirmed target is not called again"
+    );
+    assert_eq!(desk.bodies.lock().unwrap().len(), 1);
+    let external: Vec<(String, String)> = out["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["location"].as_str().unwrap().starts_with("external:"))
+        .map(|l| {
+            (
+                l["location"].as_str().unwrap().into(),
+                l["detail"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(external.len(), 3, "{external:?}");
+    assert!(external
+        .iter()
+        .any(|(l, d)| l == "external:desk" && d.starts_with("HTTP 200 after 6 attempts")));
+    ok(dir, &["dsar", "verify-erasure", id]);
+    ok(dir, &["audit", "export", "export"]);
+    let cert = out["certificate"].as_str().unwrap();
+    let v = ok(
+        dir,
+        &[
+            "dsar",
+            "verify-certificate",
+            cert,
+            "--pubkey",
+            "export/audit.vkey",
+        ],
+    );
+    assert!(v.starts_with("valid"), "{v}");
+    let log = ok(dir, &["audit", "log", "--json", "--limit", "100000"]);
+    assert!(
+        !log.contains(ANA),
+        "the identifier sent to the CRM is not in the log"
+    );
+}

@@ -13,6 +13,7 @@
 
 pub mod certificate;
 mod erase;
+mod targets;
 
 use std::{collections::BTreeMap, path::PathBuf, sync::Arc};
 
@@ -31,6 +32,7 @@ use crate::{
 };
 
 pub use certificate::{verify_certificate, CertificateCheck};
+pub use targets::TargetStatus;
 
 /// Where request outputs (certificates, export packages) are written.
 pub const DSAR_DIR: &str = ".custodia/dsar";
@@ -247,8 +249,11 @@ pub struct RunOutcome {
     pub request: Request,
     /// Each place and what was done there.
     pub outcomes: Vec<Outcome>,
-    /// The signed certificate (erasure), relative to the workspace.
+    /// The signed certificate (erasure), relative to the workspace; none while a target
+    /// has not confirmed.
     pub certificate: Option<String>,
+    /// External targets that did not confirm in this run (run it again to retry them).
+    pub waiting: Vec<String>,
 }
 
 fn hex32(r: &SubjectRef) -> [u8; 32] {
@@ -487,6 +492,22 @@ impl Workspace {
     /// The subject's ref in every configured region, from the identifier kept (encrypted)
     /// with the request.
     async fn refs_of(&self, r: &DsarRecord) -> Result<BTreeMap<String, String>, EngineError> {
+        let id = self.identifier_of(r).await?;
+        Ok(self
+            .config()
+            .regions
+            .iter()
+            .map(|g| {
+                (
+                    g.as_str().to_string(),
+                    self.subject_ref(&id, g).as_str().to_string(),
+                )
+            })
+            .collect())
+    }
+
+    /// The identifier the person gave, decrypted with their data key (gone once shredded).
+    async fn identifier_of(&self, r: &DsarRecord) -> Result<SubjectId, EngineError> {
         let region = self.region(Some(&r.region))?;
         let subject = SubjectRef::parse(&r.subject_ref)?;
         let key = self.subject_key(&region, &subject).await?.map_err(|why| {
@@ -501,18 +522,119 @@ impl Workspace {
                 r.id
             ))
         })?;
-        let id = SubjectId::new(SubjectKind::parse(&r.subject_kind)?, &canonical)?;
-        Ok(self
+        Ok(SubjectId::new(
+            SubjectKind::parse(&r.subject_kind)?,
+            &canonical,
+        )?)
+    }
+
+    /// Calls every external target the request's kind involves, once each until it
+    /// confirms (a target that confirmed in an earlier run is not called again).
+    async fn dsar_targets(
+        &self,
+        record: &DsarRecord,
+        discovery: &Discovery,
+        subject: &SubjectRef,
+    ) -> Result<Vec<(targets::TargetStatus, Outcome)>, EngineError> {
+        let kind = DsarKind::parse(&record.kind)?;
+        let mut out = Vec::new();
+        for target in self
             .config()
-            .regions
+            .dsar
+            .targets
             .iter()
-            .map(|g| {
-                (
-                    g.as_str().to_string(),
-                    self.subject_ref(&id, g).as_str().to_string(),
-                )
-            })
-            .collect())
+            .filter(|t| t.kinds.contains(&kind))
+        {
+            let step = format!("target:{}", target.name);
+            let prior = self
+                .store()
+                .journal(&record.id)
+                .await?
+                .into_iter()
+                .find(|s| s.step == step)
+                .and_then(|s| {
+                    serde_json::from_str::<(targets::TargetStatus, Outcome)>(&s.detail).ok()
+                });
+            if let Some(done) = prior.clone().filter(|(t, _)| t.ok) {
+                out.push(done);
+                continue;
+            }
+            let before = prior.map_or(0, |(t, _)| t.attempts);
+            let mut body = serde_json::json!({
+                "request": record.id,
+                "type": record.kind,
+                "jurisdiction": record.jurisdiction,
+                "due": custodia_core::time::format_rfc3339(record.due_us),
+                "subject_ref": record.subject_ref,
+                "subject_refs": discovery.refs,
+            });
+            let status = if target.send == custodia_core::config::SendSubject::Identifier {
+                match self.identifier_of(record).await {
+                    Ok(i) => {
+                        body["identifier"] =
+                            serde_json::json!({ "kind": i.kind().as_str(), "value": i.canonical() });
+                        targets::call(self.root(), target, &body, before).await
+                    }
+                    Err(_) => targets::TargetStatus {
+                        target: target.name.clone(),
+                        ok: false,
+                        attempts: before,
+                        status: None,
+                        reply: "the identifier is gone (the subject's key was shredded); answer this target by subject_ref".into(),
+                    },
+                }
+            } else {
+                targets::call(self.root(), target, &body, before).await
+            };
+            let outcome = Outcome {
+                location: format!("external:{}", target.name),
+                action: if status.ok { "confirmed" } else { "failed" }.into(),
+                rows_removed: 0,
+                detail: format!(
+                    "{} after {} attempt{}{}",
+                    match (&target.call, status.status) {
+                        (custodia_core::config::TargetCall::Webhook { .. }, Some(c)) =>
+                            format!("HTTP {c}"),
+                        (custodia_core::config::TargetCall::Command { .. }, Some(c)) =>
+                            format!("exit {c}"),
+                        (_, None) => "no answer".into(),
+                    },
+                    status.attempts,
+                    if status.attempts == 1 { "" } else { "s" },
+                    if status.reply.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", status.reply)
+                    }
+                ),
+                audit_index: None,
+            };
+            let mut details = BTreeMap::new();
+            details.insert("location".into(), outcome.location.clone());
+            details.insert("action".into(), outcome.action.clone());
+            if let Some(c) = status.status {
+                details.insert("status".into(), c.to_string());
+            }
+            let mut e = entry(&record.id, "dsar.target", subject, details);
+            e.counts
+                .insert("attempts".into(), u64::from(status.attempts));
+            let mut tx = self.store().begin_write().await?;
+            let index = audit_log::append_in(&mut tx, self.actor(), vec![e]).await?;
+            let outcome = Outcome {
+                audit_index: index.first().copied(),
+                ..outcome
+            };
+            tx.journal_put(
+                &record.id,
+                &step,
+                if status.ok { "done" } else { "failed" },
+                &serde_json::to_string(&(&status, &outcome)).expect("statuses serialise"),
+            )
+            .await?;
+            tx.commit().await?;
+            out.push((status, outcome));
+        }
+        Ok(out)
     }
 
     /// Finds every place that holds the subject whose ref in each region is `refs`.
@@ -838,8 +960,19 @@ impl Workspace {
             }
         };
         let subject = SubjectRef::parse(&record.subject_ref)?;
-        let mut outcomes = Vec::new();
+        let called = self.dsar_targets(&record, &discovery, &subject).await?;
+        let waiting: Vec<String> = called
+            .iter()
+            .filter(|(t, _)| !t.ok)
+            .map(|(t, _)| t.target.clone())
+            .collect();
+        let mut outcomes: Vec<Outcome> = called.into_iter().map(|(_, o)| o).collect();
         for (i, place) in discovery.places.iter().enumerate() {
+            // The key is shredded only once every target has confirmed: one that needs
+            // the identifier could not be called again after.
+            if matches!(place, Place::Key { .. }) && !waiting.is_empty() {
+                continue;
+            }
             let step = format!("erase:{i:04}");
             let done = self
                 .store()
@@ -872,6 +1005,14 @@ impl Workspace {
                     .await?,
             );
         }
+        if !waiting.is_empty() {
+            return Ok(RunOutcome {
+                request: self.dsar(id).await?,
+                outcomes,
+                certificate: None,
+                waiting,
+            });
+        }
         let cert = certificate::issue(self, &record, &discovery, &outcomes).await?;
         let result = serde_json::json!({
             "certificate": cert,
@@ -900,6 +1041,7 @@ impl Workspace {
             request,
             outcomes,
             certificate: Some(cert),
+            waiting,
         })
     }
 
