@@ -65,6 +65,17 @@ Next: verify the person's identity with `custodia dsar verify ID --method email_
 Writes .custodia/dsar/ID/certificate.json; hand it to an auditor with audit.vkey
 (`custodia audit export`), who checks it with `custodia dsar verify-certificate`.")]
     Run(IdArgs),
+    /// Answer an access or portability request: a zip with the subject's rows from every
+    /// place that holds them (JSON and CSV, tokenized fields decrypted), their consent
+    /// history, an index and a data map (sources, purposes, legal bases, recipients,
+    /// retention).
+    #[command(
+        after_help = "Example:\n  custodia dsar export dsar-20261124-3fa2c1 --out ana-export.zip
+
+The package holds the person's data: send it to them over a secure channel and delete
+your copy. Exit 1 while an external target has not confirmed (run it again to retry)."
+    )]
+    Export(ExportArgs),
     /// Check an erasure certificate offline: its signature, the checkpoint's, and each
     /// audit entry's inclusion proof. Exit 0 valid, 1 not.
     #[command(
@@ -156,6 +167,17 @@ struct ReasonArgs {
 }
 
 #[derive(Args)]
+struct ExportArgs {
+    /// Request id.
+    id: String,
+    /// Where to write the package (.zip).
+    #[arg(long)]
+    out: PathBuf,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Args)]
 struct VerifyCertificateArgs {
     /// The certificate.json a run wrote.
     file: PathBuf,
@@ -202,6 +224,7 @@ pub fn dsar(args: DsarArgs) -> Result<u8> {
             print_request(&r, a.common.json, "rejected")
         }
         DsarCommand::Run(a) => run(a),
+        DsarCommand::Export(a) => export(a),
         DsarCommand::VerifyCertificate(a) => verify_certificate(a),
         DsarCommand::VerifyErasure(a) => verify_erasure(a),
     }
@@ -503,6 +526,59 @@ fn run(a: IdArgs) -> Result<u8> {
         return Ok(EXIT_VIOLATIONS);
     }
     Ok(0)
+}
+
+fn export(a: ExportArgs) -> Result<u8> {
+    if a.out.extension().is_none_or(|e| e != "zip") {
+        bail!(
+            "--out {:?} must name a .zip file",
+            a.out.display().to_string()
+        );
+    }
+    let out = if a.out.is_absolute() {
+        a.out.clone()
+    } else {
+        std::env::current_dir()?.join(&a.out)
+    };
+    let r = with_workspace(&a.common.workspace, async |ws| {
+        Ok(ws.dsar_export(&a.id, &out).await?)
+    })?;
+    if a.common.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({
+                "request": request_json(&r.request),
+                "package": a.out,
+                "sha256": r.sha256,
+                "locations": r.locations,
+                "rows": r.rows,
+                "files": r.files,
+                "waiting": r.waiting,
+            }))?
+        );
+    } else {
+        println!(
+            "{}: {} rows from {} places in {} ({} files, sha256 {})",
+            r.request.id,
+            r.rows,
+            r.locations,
+            a.out.display(),
+            r.files,
+            r.sha256
+        );
+        if !r.waiting.is_empty() {
+            println!(
+                "waiting on {}: run `custodia dsar export {} --out …` again to retry them",
+                r.waiting.join(", "),
+                r.request.id
+            );
+        }
+    }
+    Ok(if r.waiting.is_empty() {
+        0
+    } else {
+        EXIT_VIOLATIONS
+    })
 }
 
 fn verify_certificate(a: VerifyCertificateArgs) -> Result<u8> {

@@ -637,3 +637,121 @@ fn external_targets_are_retried_and_the_key_waits_for_them() {
         "the identifier sent to the CRM is not in the log"
     );
 }
+
+#[test]
+fn an_access_request_exports_every_place_with_tokens_decrypted_and_a_data_map() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    setup(dir, &[]);
+    std::fs::write(
+        dir.join("consent.csv"),
+        format!("email,purpose,status,timestamp\n{ANA},model_training,granted,2026-01-02T00:00:00Z\nuser8@example.com,model_training,granted,2026-01-02T00:00:00Z\n"),
+    )
+    .unwrap();
+    ok(
+        dir,
+        &["consent", "import", "consent.csv", "--jurisdiction", "eu"],
+    );
+    let id = ok(
+        dir,
+        &[
+            "dsar",
+            "open",
+            "--type",
+            "access",
+            "--subject",
+            &format!("email:{ANA}"),
+        ],
+    );
+    let id = id.trim();
+    // Export is for access and portability; run is for erasure.
+    let wrong = run(dir, &["dsar", "run", id]);
+    assert_eq!(wrong.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("dsar export"));
+    ok(dir, &["dsar", "verify", id, "--method", "id_document"]);
+    let out: serde_json::Value = serde_json::from_str(&ok(
+        dir,
+        &["dsar", "export", id, "--out", "ana.zip", "--json"],
+    ))
+    .unwrap();
+    assert_eq!(out["request"]["state"], "completed", "{out}");
+    let file = std::fs::File::open(dir.join("ana.zip")).unwrap();
+    let mut zip = zip::ZipArchive::new(file).unwrap();
+    let mut read = |name: &str| {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut zip.by_name(name).unwrap(), &mut s).unwrap();
+        s
+    };
+    let index: serde_json::Value = serde_json::from_str(&read("index.json")).unwrap();
+    let map: serde_json::Value = serde_json::from_str(&read("data_map.json")).unwrap();
+    let consent = read("consent.json");
+    assert!(consent.contains("\"granted\": true") && consent.contains("model_training"));
+    let holding: Vec<&serde_json::Value> = map
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["rows"].as_u64().unwrap_or(0) > 0)
+        .collect();
+    assert!(holding.len() >= 5, "{map}");
+    // Every data file holds Ana's rows and only hers.
+    for e in &holding {
+        let json = read(e["files"][0].as_str().unwrap());
+        let rows: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(
+            rows.as_array().unwrap().len() as u64,
+            e["rows"].as_u64().unwrap()
+        );
+        for r in rows.as_array().unwrap() {
+            assert!(
+                r["email"].as_str().unwrap().eq_ignore_ascii_case(ANA),
+                "{r}"
+            );
+        }
+        let csv = read(e["files"][1].as_str().unwrap());
+        assert_eq!(csv.lines().count() as u64, e["rows"].as_u64().unwrap() + 1);
+    }
+    // The de-identified table's tokens are decrypted for her.
+    let safe = holding
+        .iter()
+        .find(|e| {
+            e["location"]
+                .as_str()
+                .unwrap()
+                .starts_with("dataset:churn.safe@1")
+        })
+        .unwrap();
+    let rows = read(safe["files"][0].as_str().unwrap());
+    assert!(
+        rows.contains("+44 20 7946 1007") && !rows.contains("sk1."),
+        "{rows}"
+    );
+    // The data map says why it is held, where it came from and where it went.
+    assert_eq!(safe["contract"], "customers");
+    assert_eq!(safe["purposes"][0]["purpose"], "model_training");
+    assert_eq!(safe["purposes"][0]["legal_basis"], "contract");
+    assert!(safe["came_from"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("customers@"));
+    let features = holding
+        .iter()
+        .find(|e| {
+            e["location"]
+                .as_str()
+                .unwrap()
+                .starts_with("dataset:churn_features@1")
+        })
+        .unwrap();
+    assert!(
+        features["recipients"]
+            .to_string()
+            .contains("warehouse.churn_features"),
+        "{features}"
+    );
+    assert!(map.to_string().contains("model:churn@1"));
+    assert_eq!(index["rows"], out["rows"]);
+    assert_eq!(index["type"], "access");
+    // The audit log has the package's digest, not its contents.
+    let log = ok(dir, &["audit", "log", "--json", "--limit", "100000"]);
+    assert!(log.contains(out["sha256"].as_str().unwrap()) && !log.contains(ANA));
+}

@@ -81,7 +81,7 @@ impl Matcher {
     }
 
     /// Which rows of `batch` belong to the subjects, asking each distinct value once.
-    fn mask(
+    pub(crate) fn mask(
         &self,
         batch: &RecordBatch,
         column: &str,

@@ -13,6 +13,7 @@
 
 pub mod certificate;
 mod erase;
+mod export;
 mod targets;
 
 use std::{collections::BTreeMap, path::PathBuf, sync::Arc};
@@ -32,6 +33,7 @@ use crate::{
 };
 
 pub use certificate::{verify_certificate, CertificateCheck};
+pub use export::ExportReport;
 pub use targets::TargetStatus;
 
 /// Where request outputs (certificates, export packages) are written.
@@ -884,15 +886,40 @@ impl Workspace {
             .collect())
     }
 
-    /// Runs a verified request. Erasure removes the subject everywhere and signs a
-    /// certificate; it resumes where a cut-off run stopped.
-    pub async fn dsar_run(&self, id: &str) -> Result<RunOutcome, EngineError> {
+    /// Checks a request may be worked on now (open, identity verified, of one of `kinds`)
+    /// and moves it to `in_progress`; returns it and its journal.
+    async fn dsar_start(
+        &self,
+        id: &str,
+        kinds: &[DsarKind],
+    ) -> Result<(DsarRecord, Vec<custodia_store::JournalStep>), EngineError> {
         let record = self.store().dsar(id).await?;
         let r = Request::of(record.clone())?;
         if r.state.is_closed() {
             return Err(EngineError::Workspace(format!(
                 "request {id} is {}; see `custodia dsar show {id}`",
                 r.state
+            )));
+        }
+        if !kinds.contains(&r.kind) {
+            return Err(EngineError::Workspace(format!(
+                "request {id} is a{} {} request; answer it with `custodia dsar {}`",
+                if r.kind == DsarKind::Access
+                    || r.kind == DsarKind::Erasure
+                    || r.kind == DsarKind::Objection
+                {
+                    "n"
+                } else {
+                    ""
+                },
+                r.kind,
+                match r.kind {
+                    DsarKind::Access | DsarKind::Portability =>
+                        format!("export {id} --out FILE.zip"),
+                    DsarKind::Erasure => format!("run {id}"),
+                    DsarKind::Rectification => format!("rectify {id} --set COLUMN=VALUE"),
+                    DsarKind::Objection => format!("object {id} --purpose PURPOSE"),
+                }
             )));
         }
         let steps = self.store().journal(id).await?;
@@ -902,17 +929,6 @@ impl Workspace {
         {
             return Err(EngineError::Workspace(format!(
                 "request {id} has no verified identity; verify it first: `custodia dsar verify {id} --method email_link`"
-            )));
-        }
-        if r.kind != DsarKind::Erasure {
-            return Err(EngineError::Workspace(format!(
-                "`dsar run` executes erasure requests; {} requests are answered with `custodia dsar {}`",
-                r.kind,
-                match r.kind {
-                    DsarKind::Access | DsarKind::Portability => "export ID --out FILE.zip",
-                    DsarKind::Rectification => "rectify ID",
-                    _ => "object ID --purpose P",
-                }
             )));
         }
         if r.state != DsarState::InProgress {
@@ -925,6 +941,13 @@ impl Workspace {
             )
             .await?;
         }
+        Ok((record, steps))
+    }
+
+    /// Runs a verified request. Erasure removes the subject everywhere and signs a
+    /// certificate; it resumes where a cut-off run stopped.
+    pub async fn dsar_run(&self, id: &str) -> Result<RunOutcome, EngineError> {
+        let (record, steps) = self.dsar_start(id, &[DsarKind::Erasure]).await?;
         let discovery = match steps.iter().find(|s| s.step == "discover") {
             Some(s) => serde_json::from_str::<Discovery>(&s.detail).map_err(|e| {
                 EngineError::Tampered(format!("the discovery journal of {id} is unreadable: {e}"))

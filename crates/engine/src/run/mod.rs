@@ -494,7 +494,7 @@ impl Workspace {
         Ok(report)
     }
 
-    async fn latest_contracts(&self) -> Result<HashMap<String, Contract>, EngineError> {
+    pub(crate) async fn latest_contracts(&self) -> Result<HashMap<String, Contract>, EngineError> {
         let mut out = HashMap::new();
         for rec in self.store().contracts().await? {
             let c = Contract::parse(&format!("contract:{}", rec.name), &rec.body)?;

@@ -58,6 +58,9 @@ pub struct SubjectKey {
     /// The transform applied to the column (`tokenize`, `hash`…), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transform: Option<String>,
+    /// The contract that governs the version (its purposes and retention).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contract: Option<String>,
 }
 
 impl SubjectKey {
@@ -78,6 +81,7 @@ impl SubjectKey {
                 .iter()
                 .find_map(|t| t.strip_prefix(column)?.strip_prefix(':'))
                 .map(str::to_string),
+            contract: Some(contract.dataset.clone()),
         })
     }
 
