@@ -8,7 +8,7 @@ use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
 use custodia_core::{
     dsar::{DsarKind, Jurisdiction},
     time::{format_rfc3339, parse_rfc3339},
-    Region, SubjectId,
+    Purpose, Region, SubjectId,
 };
 use custodia_engine::dsar::{OpenRequest, Place, Request};
 use serde_json::json;
@@ -76,6 +76,12 @@ The package holds the person's data: send it to them over a secure channel and d
 your copy. Exit 1 while an external target has not confirmed (run it again to retry)."
     )]
     Export(ExportArgs),
+    /// Answer an objection: the subject leaves every later read for these purposes (in
+    /// every region), and the consent ledger records the withdrawal.
+    #[command(
+        after_help = "Example:\n  custodia dsar object dsar-20261124-3fa2c1 --purpose marketing --purpose personalization"
+    )]
+    Object(ObjectArgs),
     /// Check an erasure certificate offline: its signature, the checkpoint's, and each
     /// audit entry's inclusion proof. Exit 0 valid, 1 not.
     #[command(
@@ -167,6 +173,17 @@ struct ReasonArgs {
 }
 
 #[derive(Args)]
+struct ObjectArgs {
+    /// Request id.
+    id: String,
+    /// A purpose the person objects to (repeatable).
+    #[arg(long = "purpose", required = true)]
+    purposes: Vec<String>,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Args)]
 struct ExportArgs {
     /// Request id.
     id: String,
@@ -225,6 +242,25 @@ pub fn dsar(args: DsarArgs) -> Result<u8> {
         }
         DsarCommand::Run(a) => run(a),
         DsarCommand::Export(a) => export(a),
+        DsarCommand::Object(a) => {
+            let purposes = a
+                .purposes
+                .iter()
+                .map(|p| Purpose::new(p).with_context(|| format!("--purpose {p:?}")))
+                .collect::<Result<Vec<_>>>()?;
+            let r = with_workspace(&a.common.workspace, async |ws| {
+                Ok(ws.dsar_object(&a.id, &purposes).await?)
+            })?;
+            print_request(
+                &r,
+                a.common.json,
+                &format!(
+                    "{}; the subject leaves every later read for {}",
+                    r.state,
+                    a.purposes.join(", ")
+                ),
+            )
+        }
         DsarCommand::VerifyCertificate(a) => verify_certificate(a),
         DsarCommand::VerifyErasure(a) => verify_erasure(a),
     }

@@ -755,3 +755,74 @@ fn an_access_request_exports_every_place_with_tokens_decrypted_and_a_data_map() 
     let log = ok(dir, &["audit", "log", "--json", "--limit", "100000"]);
     assert!(log.contains(out["sha256"].as_str().unwrap()) && !log.contains(ANA));
 }
+
+#[test]
+fn an_objection_takes_the_subject_out_of_the_purpose_from_now_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    setup(dir, &[]);
+    let bo = "user8@example.com";
+    let id = ok(
+        dir,
+        &[
+            "dsar",
+            "open",
+            "--type",
+            "objection",
+            "--subject",
+            &format!("email:{bo}"),
+            "--jurisdiction",
+            "uk",
+        ],
+    );
+    let id = id.trim();
+    ok(dir, &["dsar", "verify", id, "--method", "account_login"]);
+    let bad = run(dir, &["dsar", "object", id, "--purpose", "astrology"]);
+    assert_eq!(
+        bad.status.code(),
+        Some(2),
+        "an undeclared purpose is refused"
+    );
+    let done = ok(
+        dir,
+        &[
+            "dsar",
+            "object",
+            id,
+            "--purpose",
+            "model_training",
+            "--json",
+        ],
+    );
+    assert!(done.contains("\"state\": \"completed\""), "{done}");
+    let check = run(
+        dir,
+        &[
+            "consent",
+            "check",
+            "--subject",
+            &format!("email:{bo}"),
+            "--purpose",
+            "model_training",
+        ],
+    );
+    assert_eq!(
+        check.status.code(),
+        Some(1),
+        "the ledger records the withdrawal"
+    );
+    let report: serde_json::Value = serde_json::from_str(&ok(
+        dir,
+        &["run", "pipelines/churn.yaml", "--fresh", "--json"],
+    ))
+    .unwrap();
+    let orders = &report["steps"][2];
+    assert_eq!(orders["enforcement"]["row_filter"], "objection", "{orders}");
+    assert_eq!(orders["enforcement"]["rows_filtered"], 11, "{orders}");
+    let run_dir = dir
+        .join(".custodia/runs")
+        .join(report["run_id"].as_str().unwrap());
+    let features = column_values(&run_dir.join("features.parquet"), "email");
+    assert_eq!(features.len(), 59);
+    assert!(!features.iter().any(|v| v == bo));
+}

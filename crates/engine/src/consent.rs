@@ -77,7 +77,7 @@ fn event(ws: &Workspace, region: &Region, c: &ConsentChange, now: i64) -> Consen
 }
 
 impl Workspace {
-    fn declared_purpose(&self, purpose: &Purpose) -> Result<(), EngineError> {
+    pub(crate) fn declared_purpose(&self, purpose: &Purpose) -> Result<(), EngineError> {
         if self.config().allows_purpose(purpose) {
             return Ok(());
         }

@@ -127,20 +127,22 @@ impl WriteTx {
         Ok(())
     }
 
-    /// Adds a subject to the region's erased list (a no-op when already there), so every
-    /// later read drops their rows.
-    pub async fn record_erased(
+    /// Takes a subject out of every later read for `purpose` (`*`: every purpose) in a
+    /// region; a no-op when already there.
+    pub async fn record_suppression(
         &mut self,
         region: &str,
         subject_ref: &str,
+        purpose: &str,
         request: &str,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO erased_subjects (region, subject_ref, request_id, erased_us) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (region, subject_ref) DO NOTHING",
+            "INSERT INTO suppressed_subjects (region, subject_ref, purpose, request_id, at_us) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (region, subject_ref, purpose) DO NOTHING",
         )
         .bind(region)
         .bind(subject_ref)
+        .bind(purpose)
         .bind(request)
         .bind(now_us())
         .execute(&mut *self.tx)
@@ -198,23 +200,46 @@ impl Store {
         rows.iter().map(record_of).collect()
     }
 
-    /// The refs of the subjects erased in a region (32 bytes each), for the row filter
-    /// every read applies.
-    pub async fn erased_refs(&self, region: &str) -> Result<Vec<[u8; 32]>, StoreError> {
-        let rows: Vec<String> =
-            sqlx::query_scalar("SELECT subject_ref FROM erased_subjects WHERE region = $1")
-                .bind(region)
-                .fetch_all(self.pool())
-                .await?;
+    /// The subjects a read for `purpose` in `region` must drop (32-byte refs), each with
+    /// whether it was erased (`*`) rather than objected for this purpose.
+    pub async fn suppressed_refs(
+        &self,
+        region: &str,
+        purpose: &str,
+    ) -> Result<Vec<([u8; 32], bool)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT subject_ref, purpose FROM suppressed_subjects WHERE region = $1 AND (purpose = $2 OR purpose = '*')",
+        )
+        .bind(region)
+        .bind(purpose)
+        .fetch_all(self.pool())
+        .await?;
         rows.iter()
             .map(|r| {
+                let text: String = r.try_get(0)?;
+                let p: String = r.try_get(1)?;
                 let mut b = [0u8; 32];
-                hex::decode_to_slice(r, &mut b).map_err(|_| {
-                    StoreError::Corrupt(format!("erased subject ref {r:?} is not 64 hex digits"))
+                hex::decode_to_slice(&text, &mut b).map_err(|_| {
+                    StoreError::Corrupt(format!(
+                        "suppressed subject ref {text:?} is not 64 hex digits"
+                    ))
                 })?;
-                Ok(b)
+                Ok((b, p == "*"))
             })
             .collect()
+    }
+
+    /// How many subjects are suppressed, by kind (`erased`, `objected`), for reports.
+    pub async fn suppression_counts(&self) -> Result<(u64, u64), StoreError> {
+        let erased: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM suppressed_subjects WHERE purpose = '*'")
+                .fetch_one(self.pool())
+                .await?;
+        let objected: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM suppressed_subjects WHERE purpose <> '*'")
+                .fetch_one(self.pool())
+                .await?;
+        Ok((erased as u64, objected as u64))
     }
 
     /// Every request about a subject, oldest first.

@@ -677,5 +677,28 @@ async fn requests_move_through_their_states() {
             store.dsar("zz").await,
             Err(StoreError::NotFound { .. })
         ));
+        // Suppressions: erasure covers every purpose, an objection its own.
+        let mut tx = store.begin_write().await.unwrap();
+        tx.record_suppression("eu", &"ab".repeat(32), "*", "a")
+            .await
+            .unwrap();
+        tx.record_suppression("eu", &"ab".repeat(32), "*", "b")
+            .await
+            .unwrap();
+        tx.record_suppression("eu", &"cd".repeat(32), "ads", "c")
+            .await
+            .unwrap();
+        tx.record_suppression("us", &"ef".repeat(32), "*", "a")
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let mut training = store.suppressed_refs("eu", "training").await.unwrap();
+        training.sort();
+        assert_eq!(training, [([0xab; 32], true)], "{url}");
+        let mut ads = store.suppressed_refs("eu", "ads").await.unwrap();
+        ads.sort();
+        assert_eq!(ads, [([0xab; 32], true), ([0xcd; 32], false)], "{url}");
+        assert!(store.suppressed_refs("uk", "ads").await.unwrap().is_empty());
+        assert_eq!(store.suppression_counts().await.unwrap(), (2, 1));
     }
 }

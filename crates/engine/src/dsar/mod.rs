@@ -944,6 +944,79 @@ impl Workspace {
         Ok((record, steps))
     }
 
+    /// Answers an objection (or a withdrawal made as a request): the subject is taken out
+    /// of every later read for each purpose, in every region, and a withdrawal for it is
+    /// added to the consent ledger (source `dsar:ID`).
+    pub async fn dsar_object(
+        &self,
+        id: &str,
+        purposes: &[custodia_core::Purpose],
+    ) -> Result<Request, EngineError> {
+        if purposes.is_empty() {
+            return Err(EngineError::Workspace(format!(
+                "name the purposes the person objects to: `custodia dsar object {id} --purpose marketing`"
+            )));
+        }
+        for p in purposes {
+            self.declared_purpose(p)?;
+        }
+        let (record, _) = self.dsar_start(id, &[DsarKind::Objection]).await?;
+        let subject = SubjectRef::parse(&record.subject_ref)?;
+        let refs = self.refs_of(&record).await?;
+        let discovery = Discovery {
+            refs: refs.clone(),
+            places: Vec::new(),
+        };
+        let called = self.dsar_targets(&record, &discovery, &subject).await?;
+        let now = custodia_store::now_us();
+        let mut tx = self.store().begin_write().await?;
+        for p in purposes {
+            for (region, r) in &refs {
+                tx.record_suppression(region, r, p.as_str(), id).await?;
+            }
+        }
+        let events: Vec<custodia_store::ConsentEvent> = purposes
+            .iter()
+            .map(|p| custodia_store::ConsentEvent {
+                id: 0,
+                subject_ref: record.subject_ref.clone(),
+                purpose: p.as_str().into(),
+                granted: false,
+                at_us: now,
+                source: format!("dsar:{id}"),
+                jurisdiction: record.jurisdiction.clone(),
+                recorded_us: now,
+            })
+            .collect();
+        tx.consent_append(&events).await?;
+        let names: Vec<&str> = purposes.iter().map(|p| p.as_str()).collect();
+        let mut details = BTreeMap::new();
+        details.insert("purposes".into(), names.join(","));
+        audit_log::append_in(
+            &mut tx,
+            self.actor(),
+            vec![entry(id, "dsar.object", &subject, details)],
+        )
+        .await?;
+        tx.commit().await?;
+        if called.iter().any(|(t, _)| !t.ok) {
+            return self.dsar(id).await;
+        }
+        let mut details = BTreeMap::new();
+        details.insert("purposes".into(), names.join(","));
+        self.dsar_move(
+            id,
+            DsarState::Completed,
+            DsarUpdate {
+                result: Some(serde_json::json!({ "purposes": names }).to_string()),
+                ..DsarUpdate::default()
+            },
+            "dsar.complete",
+            details,
+        )
+        .await
+    }
+
     /// Runs a verified request. Erasure removes the subject everywhere and signs a
     /// certificate; it resumes where a cut-off run stopped.
     pub async fn dsar_run(&self, id: &str) -> Result<RunOutcome, EngineError> {
@@ -972,7 +1045,7 @@ impl Workspace {
                 .await?;
                 // From now on every read drops the subject, in every region.
                 for (region, r) in &discovery.refs {
-                    tx.record_erased(region, r, id).await?;
+                    tx.record_suppression(region, r, "*", id).await?;
                 }
                 let subject = SubjectRef::parse(&record.subject_ref)?;
                 let mut e = entry(id, "dsar.discover", &subject, BTreeMap::new());

@@ -248,6 +248,8 @@ impl RunObserver for Quiet {}
 /// What an ingest's enforcement needs from the pre-flight decision.
 struct ReadPlan {
     contract: Contract,
+    /// The purpose the read serves.
+    purpose: String,
     decision_id: i64,
     decision: Decision,
 }
@@ -546,6 +548,7 @@ impl Workspace {
                 step.id.clone(),
                 ReadPlan {
                     contract: contracts[dataset].clone(),
+                    purpose: purpose.as_str().to_string(),
                     decision_id: rec.id,
                     decision: rec.decision,
                 },
@@ -1137,12 +1140,12 @@ impl Workspace {
         // Subjects erased by a request are dropped from every read, whatever the policy:
         // an upstream copy must not bring them back.
         let region = self.contract_region(&read.contract);
-        let erased = self
+        let suppressed = self
             .store()
-            .erased_refs(region.as_str())
+            .suppressed_refs(region.as_str(), &read.purpose)
             .await
             .map_err(EngineError::from)?;
-        if filters.is_empty() && listing == Listing::RowsOnly && erased.is_empty() {
+        if filters.is_empty() && listing == Listing::RowsOnly && suppressed.is_empty() {
             return Ok((frame, e, None));
         }
         let now = custodia_store::now_us();
@@ -1158,11 +1161,16 @@ impl Workspace {
             .iter()
             .map(|(kind, p)| format!("{}:{p}", filter_name(*kind)))
             .collect();
-        if !erased.is_empty() {
+        if suppressed.iter().any(|(_, erased)| *erased) {
             labels.push("erased".into());
+        }
+        if suppressed.iter().any(|(_, erased)| !*erased) {
+            labels.push("objection".into());
+        }
+        if !suppressed.is_empty() {
             ledgers.push((
                 FilterKind::OptOut,
-                crate::consent::ConsentAt::from_subjects(erased.into_iter().map(|r| {
+                crate::consent::ConsentAt::from_subjects(suppressed.into_iter().map(|(r, _)| {
                     custodia_store::SubjectConsent {
                         subject_ref: r,
                         granted: false,

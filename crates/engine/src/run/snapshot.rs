@@ -97,6 +97,7 @@ impl Workspace {
         }
         let read = ReadPlan {
             contract: contract.clone(),
+            purpose: req.purpose.as_str().to_string(),
             decision_id: rec.id,
             decision: rec.decision,
         };

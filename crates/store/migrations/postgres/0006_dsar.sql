@@ -39,12 +39,14 @@ CREATE TABLE dataset_revisions (
 );
 -- Models trained on a subject who was later erased: flagged until retrained.
 ALTER TABLE model_versions ADD COLUMN flagged TEXT;
--- Subjects erased by a request, per region: every later ingest, snapshot and pipeline read
--- drops their rows, so data an upstream system still holds does not come back.
-CREATE TABLE erased_subjects (
+-- Subjects a request took out of use, per region: erasure for every purpose (`*`), an
+-- objection for the purposes objected to. Every later read for such a purpose drops their
+-- rows, so data an upstream system still holds does not come back.
+CREATE TABLE suppressed_subjects (
     region TEXT NOT NULL,
     subject_ref TEXT NOT NULL,
+    purpose TEXT NOT NULL,
     request_id TEXT NOT NULL,
-    erased_us BIGINT NOT NULL,
-    PRIMARY KEY (region, subject_ref)
+    at_us BIGINT NOT NULL,
+    PRIMARY KEY (region, subject_ref, purpose)
 );
