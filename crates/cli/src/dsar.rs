@@ -82,6 +82,15 @@ your copy. Exit 1 while an external target has not confirmed (run it again to re
         after_help = "Example:\n  custodia dsar object dsar-20261124-3fa2c1 --purpose marketing --purpose personalization"
     )]
     Object(ObjectArgs),
+    /// Answer a rectification: corrected values go into the subject's rows of every source
+    /// file pipelines ingest, and those pipelines run again so every downstream dataset,
+    /// table, snapshot and model gets a corrected version.
+    #[command(
+        after_help = "Example:\n  custodia dsar rectify dsar-20261124-3fa2c1 --set phone=\"+44 20 7946 0999\" --set country=fr
+
+The values are written to the data only: never to the journal, the audit log or output."
+    )]
+    Rectify(RectifyArgs),
     /// Check an erasure certificate offline: its signature, the checkpoint's, and each
     /// audit entry's inclusion proof. Exit 0 valid, 1 not.
     #[command(
@@ -184,6 +193,17 @@ struct ObjectArgs {
 }
 
 #[derive(Args)]
+struct RectifyArgs {
+    /// Request id.
+    id: String,
+    /// A corrected value, COLUMN=VALUE (repeatable).
+    #[arg(long = "set", required = true)]
+    set: Vec<String>,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Args)]
 struct ExportArgs {
     /// Request id.
     id: String,
@@ -242,6 +262,7 @@ pub fn dsar(args: DsarArgs) -> Result<u8> {
         }
         DsarCommand::Run(a) => run(a),
         DsarCommand::Export(a) => export(a),
+        DsarCommand::Rectify(a) => rectify(a),
         DsarCommand::Object(a) => {
             let purposes = a
                 .purposes
@@ -562,6 +583,51 @@ fn run(a: IdArgs) -> Result<u8> {
         return Ok(EXIT_VIOLATIONS);
     }
     Ok(0)
+}
+
+fn rectify(a: RectifyArgs) -> Result<u8> {
+    let mut changes = std::collections::BTreeMap::new();
+    for s in &a.set {
+        let Some((column, value)) = s.split_once('=') else {
+            bail!("--set takes COLUMN=VALUE (the value is not shown here); e.g. --set country=fr");
+        };
+        if column.is_empty()
+            || changes
+                .insert(column.to_string(), value.to_string())
+                .is_some()
+        {
+            bail!("--set names column {column:?} twice or not at all; give each column once");
+        }
+    }
+    let r = with_workspace(&a.common.workspace, async |ws| {
+        Ok(ws.dsar_rectify(&a.id, &changes).await?)
+    })?;
+    if a.common.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({
+                "request": request_json(&r.request),
+                "locations": r.outcomes,
+                "waiting": r.waiting,
+            }))?
+        );
+    } else {
+        for o in &r.outcomes {
+            println!("{:<10} {}  {}", o.action, o.location, o.detail);
+        }
+        println!("{}: {}", r.request.id, r.request.state);
+        if !r.waiting.is_empty() {
+            println!(
+                "waiting on {}: run the command again to retry them",
+                r.waiting.join(", ")
+            );
+        }
+    }
+    Ok(if r.waiting.is_empty() {
+        0
+    } else {
+        EXIT_VIOLATIONS
+    })
 }
 
 fn export(a: ExportArgs) -> Result<u8> {

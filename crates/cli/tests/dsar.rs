@@ -826,3 +826,87 @@ fn an_objection_takes_the_subject_out_of_the_purpose_from_now_on() {
     assert_eq!(features.len(), 59);
     assert!(!features.iter().any(|v| v == bo));
 }
+
+#[test]
+fn a_rectification_corrects_the_sources_and_reruns_what_reads_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    setup(dir, &[]);
+    let id = ok(
+        dir,
+        &[
+            "dsar",
+            "open",
+            "--type",
+            "rectification",
+            "--subject",
+            &format!("email:{ANA}"),
+        ],
+    );
+    let id = id.trim();
+    ok(dir, &["dsar", "verify", id, "--method", "account_login"]);
+    let key = run(
+        dir,
+        &["dsar", "rectify", id, "--set", "email=ana@new.example"],
+    );
+    assert_eq!(
+        key.status.code(),
+        Some(2),
+        "the subject key is not rectified in place"
+    );
+    let out: serde_json::Value = serde_json::from_str(&ok(
+        dir,
+        &[
+            "dsar",
+            "rectify",
+            id,
+            "--set",
+            "phone=+44 20 7946 0999",
+            "--set",
+            "country=ie",
+            "--json",
+        ],
+    ))
+    .unwrap();
+    assert_eq!(out["request"]["state"], "completed", "{out}");
+    let customers = std::fs::read_to_string(dir.join("data/customers.csv")).unwrap();
+    let ana: Vec<&str> = customers
+        .lines()
+        .filter(|l| l.to_ascii_lowercase().starts_with(ANA))
+        .collect();
+    assert_eq!(
+        ana,
+        ["Ana@Example.com,+44 20 7946 0999,ie,false"],
+        "{customers}"
+    );
+    assert_eq!(customers.matches(",uk,").count(), 59, "others untouched");
+    // The pipeline ran again: its de-identified table holds the corrected phone for Ana,
+    // under her key.
+    let rerun = out["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["location"] == "pipeline:churn")
+        .unwrap();
+    assert_eq!(rerun["action"], "rerun", "{out}");
+    let run_id = rerun["detail"].as_str().unwrap().split(' ').nth(1).unwrap();
+    let safe = dir.join(".custodia/runs").join(run_id).join("safe.parquet");
+    ok(
+        dir,
+        &[
+            "detokenize",
+            safe.to_str().unwrap(),
+            "--out",
+            "safe.parquet",
+        ],
+    );
+    let phones = column_values(&dir.join("safe.parquet"), "phone");
+    assert!(
+        phones.contains(&"+44 20 7946 0999".to_string()),
+        "{phones:?}"
+    );
+    assert!(!phones.contains(&"+44 20 7946 1007".to_string()));
+    let log = ok(dir, &["audit", "log", "--json", "--limit", "100000"]);
+    assert!(!log.contains("7946 0999"));
+    assert!(log.contains("\"columns\":\"phone,country\""), "{log}");
+}

@@ -129,7 +129,9 @@ impl Workspace {
         let refs = self.refs_of(&record).await?;
         let places = self.dsar_discover(&refs).await?;
         let discovery = Discovery { refs, places };
-        let called = self.dsar_targets(&record, &discovery, &subject).await?;
+        let called = self
+            .dsar_targets(&record, &discovery, &subject, None)
+            .await?;
         let waiting: Vec<String> = called
             .iter()
             .filter(|(t, _)| !t.ok)

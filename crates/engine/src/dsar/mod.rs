@@ -14,6 +14,7 @@
 pub mod certificate;
 mod erase;
 mod export;
+mod rectify;
 mod targets;
 
 use std::{collections::BTreeMap, path::PathBuf, sync::Arc};
@@ -34,6 +35,7 @@ use crate::{
 
 pub use certificate::{verify_certificate, CertificateCheck};
 pub use export::ExportReport;
+pub use rectify::RectifyReport;
 pub use targets::TargetStatus;
 
 /// Where request outputs (certificates, export packages) are written.
@@ -537,6 +539,7 @@ impl Workspace {
         record: &DsarRecord,
         discovery: &Discovery,
         subject: &SubjectRef,
+        changes: Option<&BTreeMap<String, String>>,
     ) -> Result<Vec<(targets::TargetStatus, Outcome)>, EngineError> {
         let kind = DsarKind::parse(&record.kind)?;
         let mut out = Vec::new();
@@ -575,6 +578,9 @@ impl Workspace {
                     Ok(i) => {
                         body["identifier"] =
                             serde_json::json!({ "kind": i.kind().as_str(), "value": i.canonical() });
+                        if let Some(c) = changes {
+                            body["changes"] = serde_json::json!(c);
+                        }
                         targets::call(self.root(), target, &body, before).await
                     }
                     Err(_) => targets::TargetStatus {
@@ -967,7 +973,9 @@ impl Workspace {
             refs: refs.clone(),
             places: Vec::new(),
         };
-        let called = self.dsar_targets(&record, &discovery, &subject).await?;
+        let called = self
+            .dsar_targets(&record, &discovery, &subject, None)
+            .await?;
         let now = custodia_store::now_us();
         let mut tx = self.store().begin_write().await?;
         for p in purposes {
@@ -1056,7 +1064,9 @@ impl Workspace {
             }
         };
         let subject = SubjectRef::parse(&record.subject_ref)?;
-        let called = self.dsar_targets(&record, &discovery, &subject).await?;
+        let called = self
+            .dsar_targets(&record, &discovery, &subject, None)
+            .await?;
         let waiting: Vec<String> = called
             .iter()
             .filter(|(t, _)| !t.ok)
@@ -1259,6 +1269,11 @@ impl Workspace {
         let Some(run) = self.store().run(&run_id).await? else {
             return Ok(None);
         };
+        self.pipeline_file(&run.pipeline)
+    }
+
+    /// The file under `pipelines/` that declares pipeline `name`, if one does.
+    fn pipeline_file(&self, name: &str) -> Result<Option<PathBuf>, EngineError> {
         let dir = self.root().join("pipelines");
         let Ok(entries) = std::fs::read_dir(&dir) else {
             return Ok(None);
@@ -1272,7 +1287,7 @@ impl Workspace {
             std::fs::read_to_string(f)
                 .ok()
                 .and_then(|text| custodia_core::pipeline::Pipeline::parse("pipeline", &text).ok())
-                .is_some_and(|p| p.name == run.pipeline)
+                .is_some_and(|p| p.name == name)
         }))
     }
 
