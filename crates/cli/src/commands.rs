@@ -97,6 +97,8 @@ globs in custodia.toml. See docs/check.md for every rule.")]
     /// Data subject requests: open, verify identity, extend, run an erasure everywhere with
     /// a signed certificate, verify it offline.
     Dsar(crate::dsar::DsarArgs),
+    /// Retention: what contracts say must go (plan) and making it go (apply, journaled).
+    Retention(crate::retention::RetentionArgs),
 }
 
 #[derive(Args)]
@@ -219,6 +221,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Models(a) => crate::models::models(a),
         Command::Lineage(a) => crate::lineage::lineage(a),
         Command::Dsar(a) => crate::dsar::dsar(a),
+        Command::Retention(a) => crate::retention::retention(a),
     }
 }
 

@@ -58,12 +58,45 @@ pub struct Contract {
     pub subject_key: Option<String>,
     /// Default retention for the dataset.
     pub retention: Option<Retention>,
+    /// What happens to data past its retention (`on_expiry`).
+    pub on_expiry: Expiry,
     /// Purposes the data may be used for.
     pub purposes: Vec<PurposeSpec>,
     /// The columns, in order. Anything else is denied.
     pub columns: Vec<ColumnSpec>,
     /// Expectations on the whole dataset (row count, freshness).
     pub expect: DatasetExpectations,
+}
+
+/// What `custodia retention apply` does to data past its retention.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Expiry {
+    /// A declared date or timestamp column that dates each row: rows older than the
+    /// retention by it expire. Without one a whole version expires with its write time.
+    pub by: Option<String>,
+    /// What expiry does.
+    pub action: ExpiryAction,
+}
+
+/// What expiry does to a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ExpiryAction {
+    /// The row goes.
+    #[default]
+    Delete,
+    /// The row stays with its personal columns (L2 and above, the subject key included)
+    /// emptied: no longer about a person.
+    Anonymize,
+}
+
+impl ExpiryAction {
+    /// As contracts spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExpiryAction::Delete => "delete",
+            ExpiryAction::Anonymize => "anonymize",
+        }
+    }
 }
 
 /// Expectations on a dataset as a whole.
@@ -174,6 +207,13 @@ impl Contract {
         }
         if let Some(r) = &self.retention {
             kv("retention", &r.to_string());
+        }
+        if self.on_expiry != Expiry::default() {
+            out.push_str("on_expiry:\n");
+            if let Some(b) = &self.on_expiry.by {
+                out.push_str(&format!("  by: {}\n", yaml_scalar(b)));
+            }
+            out.push_str(&format!("  action: {}\n", self.on_expiry.action.as_str()));
         }
         if !self.purposes.is_empty() {
             out.push_str("purposes:\n");
@@ -317,10 +357,18 @@ struct RawContract {
     region: Option<Spanned<String>>,
     subject_key: Option<Spanned<String>>,
     retention: Option<Spanned<String>>,
+    on_expiry: Option<Spanned<RawExpiry>>,
     #[serde(default)]
     purposes: Vec<RawPurpose>,
     expect: Option<Spanned<RawDatasetExpect>>,
     columns: Spanned<Vec<RawColumn>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawExpiry {
+    by: Option<Spanned<String>>,
+    action: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -656,6 +704,56 @@ impl RawContract {
             None => DatasetExpectations::default(),
             Some(x) => cx.dataset_expect(x, &columns)?,
         };
+        let on_expiry = match &self.on_expiry {
+            None => Expiry::default(),
+            Some(x) => {
+                let by = match &x.value.by {
+                    None => None,
+                    Some(b) => {
+                        let is_time = columns.iter().any(|c| {
+                            c.name == b.value
+                                && matches!(
+                                    c.data_type.as_deref(),
+                                    Some("date") | Some("timestamp")
+                                )
+                        });
+                        if !is_time {
+                            return Err(cx.err(
+                                b,
+                                "on_expiry.by",
+                                format!("{:?} is not a declared date or timestamp column", b.value),
+                                "name a column declared with type: date or type: timestamp".into(),
+                            ));
+                        }
+                        Some(b.value.clone())
+                    }
+                };
+                let action = match &x.value.action {
+                    None => ExpiryAction::Delete,
+                    Some(a) => match a.value.as_str() {
+                        "delete" => ExpiryAction::Delete,
+                        "anonymize" => ExpiryAction::Anonymize,
+                        other => {
+                            return Err(cx.err(
+                                a,
+                                "on_expiry.action",
+                                format!("{other:?} is not an expiry action"),
+                                "use delete or anonymize".into(),
+                            ))
+                        }
+                    },
+                };
+                if retention.is_none() {
+                    return Err(cx.err(
+                        x,
+                        "on_expiry",
+                        "on_expiry without a retention".into(),
+                        "add `retention: 90d` (or another term) to the contract".into(),
+                    ));
+                }
+                Expiry { by, action }
+            }
+        };
         Ok(Contract {
             dataset,
             description: self.description,
@@ -663,6 +761,7 @@ impl RawContract {
             region,
             subject_key,
             retention,
+            on_expiry,
             purposes,
             columns,
             expect,
@@ -778,6 +877,28 @@ columns:
         assert!(e.starts_with("c.yaml:14:10: field `columns[0].pii`"), "{e}");
         let e = err(&GOOD.replace("region: eu", "region: Europe"));
         assert!(e.starts_with("c.yaml:3:9: field `region`"), "{e}");
+        let expiring = "dataset: orders\nretention: 90d\non_expiry:\n  by: ordered_at\n  action: anonymize\ncolumns:\n  - name: ordered_at\n    type: date\n    classification: L0\n";
+        let c = Contract::parse("c.yaml", expiring).unwrap();
+        assert_eq!(
+            c.on_expiry,
+            Expiry {
+                by: Some("ordered_at".into()),
+                action: ExpiryAction::Anonymize
+            }
+        );
+        assert_eq!(Contract::parse("c.yaml", &c.to_yaml()).unwrap(), c);
+        let e = err(&expiring.replace("by: ordered_at", "by: nope"));
+        assert!(
+            e.starts_with("c.yaml:4:") && e.contains("on_expiry.by"),
+            "{e}"
+        );
+        let e = err(&expiring.replace("anonymize", "shred"));
+        assert!(
+            e.starts_with("c.yaml:5:") && e.contains("delete or anonymize"),
+            "{e}"
+        );
+        let e = err(&expiring.replace("retention: 90d\n", ""));
+        assert!(e.contains("on_expiry without a retention"), "{e}");
         let e = err(&GOOD.replace("retention: 2y", "retention: forever"));
         assert!(e.contains("field `retention`") && e.contains("90d"), "{e}");
         let e = err(&GOOD.replace("legal_basis: consent", "legal_basis: vibes"));

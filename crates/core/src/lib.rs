@@ -21,7 +21,8 @@ pub mod time;
 
 pub use classification::Classification;
 pub use contract::{
-    ColumnExpectations, ColumnSpec, Contract, DatasetExpectations, Freshness, PurposeSpec,
+    ColumnExpectations, ColumnSpec, Contract, DatasetExpectations, Expiry, ExpiryAction, Freshness,
+    PurposeSpec,
 };
 pub use entity::EntityType;
 pub use error::{CoreError, Located};

@@ -222,6 +222,7 @@ pub fn draft_contract(source: &SourceReport) -> Contract {
         region: None,
         subject_key,
         retention: None,
+        on_expiry: Default::default(),
         purposes: Vec::new(),
         columns: source
             .columns

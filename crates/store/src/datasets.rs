@@ -441,6 +441,18 @@ impl Store {
         journal_put(self.pool(), job, step, state, detail).await
     }
 
+    /// Jobs whose id starts with `prefix` that have no `finish` step, oldest first.
+    pub async fn unfinished_jobs(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT job_id FROM journal WHERE job_id LIKE $1 GROUP BY job_id \
+             HAVING SUM(CASE WHEN step = 'finish' THEN 1 ELSE 0 END) = 0 ORDER BY MIN(updated_us), job_id",
+        )
+        .bind(format!("{prefix}%"))
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows)
+    }
+
     /// Steps of a job, least recently updated first.
     pub async fn journal(&self, job: &str) -> Result<Vec<JournalStep>, StoreError> {
         let rows = sqlx::query(

@@ -585,6 +585,23 @@ async fn datasets_runs_and_journal_round_trip() {
             .journal_put("job", "a", "done", "{\"n\":1}")
             .await
             .unwrap();
+        store
+            .journal_put("sweep-1", "plan", "done", "{}")
+            .await
+            .unwrap();
+        store
+            .journal_put("sweep-2", "plan", "done", "{}")
+            .await
+            .unwrap();
+        store
+            .journal_put("sweep-1", "finish", "done", "{}")
+            .await
+            .unwrap();
+        assert_eq!(
+            store.unfinished_jobs("sweep-").await.unwrap(),
+            ["sweep-2"],
+            "{url}"
+        );
         let steps = store.journal("job").await.unwrap();
         assert_eq!(steps.len(), 1);
         assert_eq!(

@@ -16,7 +16,7 @@ use std::{
 use arrow::{
     array::{Array, AsArray, BooleanArray, RecordBatch},
     compute::{cast, filter_record_batch},
-    datatypes::DataType,
+    datatypes::{DataType, SchemaRef},
 };
 use custodia_core::{RefKey, SubjectId, SubjectKind};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
@@ -168,6 +168,10 @@ pub(crate) fn staging_path(path: &Path) -> PathBuf {
     path.with_file_name(name)
 }
 
+/// Edits one batch of a rewrite: returns the batch to write and how many rows it changed.
+pub(crate) type BatchEdit =
+    Box<dyn FnMut(RecordBatch) -> Result<(RecordBatch, u64), EngineError> + Send>;
+
 /// Writes `path` without the subjects' rows to its staging file (synced), with the same
 /// content hash and statistics a run computes; returns them and the rows removed.
 /// `personal` names the columns whose statistics keep no bounds.
@@ -177,33 +181,58 @@ pub(crate) async fn rewrite_without(
     m: Arc<Matcher>,
     personal: &dyn Fn(&str) -> bool,
 ) -> Result<(Written, u64), EngineError> {
+    let (column, source) = (column.to_string(), path.to_path_buf());
+    let mut seen = HashMap::new();
+    rewrite_with(
+        path,
+        |schema| {
+            (
+                schema,
+                Box::new(move |batch: RecordBatch| {
+                    let hit = m.mask(&batch, &column, &mut seen, &source)?;
+                    let n = hit.true_count();
+                    if n == 0 {
+                        return Ok((batch, 0));
+                    }
+                    let keep =
+                        arrow::compute::not(&hit).map_err(|e| EngineError::data(&source, e))?;
+                    let kept = filter_record_batch(&batch, &keep)
+                        .map_err(|e| EngineError::data(&source, e))?;
+                    Ok((kept, n as u64))
+                }) as BatchEdit,
+            )
+        },
+        personal,
+    )
+    .await
+}
+
+/// Rewrites `path` batch by batch into its staging file (synced): `make` gets the file's
+/// schema and returns the output schema and the edit. Returns the content hash and
+/// statistics of the new file and the rows the edit changed.
+pub(crate) async fn rewrite_with(
+    path: &Path,
+    make: impl FnOnce(SchemaRef) -> (SchemaRef, BatchEdit),
+    personal: &dyn Fn(&str) -> bool,
+) -> Result<(Written, u64), EngineError> {
     let file = std::fs::File::open(path).map_err(|e| EngineError::io(path, e))?;
     let builder =
         ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| EngineError::data(path, e))?;
-    let schema = builder.schema().clone();
+    let (schema, mut edit) = make(builder.schema().clone());
     let reader = builder.build().map_err(|e| EngineError::data(path, e))?;
     let (tx, rx) = tokio::sync::mpsc::channel(8);
-    let column = column.to_string();
     let source = path.to_path_buf();
     let reading = tokio::task::spawn_blocking(move || {
-        let mut seen = HashMap::new();
-        let mut removed = 0u64;
+        let mut changed = 0u64;
         for batch in reader {
             let batch = batch.map_err(|e| EngineError::data(&source, e))?;
-            let hit = m.mask(&batch, &column, &mut seen, &source)?;
-            let n = hit.true_count();
-            let kept = if n == 0 {
-                batch
-            } else {
-                removed += n as u64;
-                let keep = arrow::compute::not(&hit).map_err(|e| EngineError::data(&source, e))?;
-                filter_record_batch(&batch, &keep).map_err(|e| EngineError::data(&source, e))?
-            };
-            if tx.blocking_send(Ok(kept)).is_err() {
+            let (out, n) = edit(batch)?;
+            changed += n;
+            if tx.blocking_send(Ok(out)).is_err() {
                 break;
             }
         }
-        Ok::<_, EngineError>(removed)
+        Ok::<_, EngineError>(changed)
     });
     let stream = futures::stream::unfold(rx, |mut rx| async move {
         rx.recv()
@@ -213,11 +242,11 @@ pub(crate) async fn rewrite_without(
     let stream = Box::pin(RecordBatchStreamAdapter::new(schema, stream));
     let staged = staging_path(path);
     let scanned = output::write_stream(stream, &staged, personal).await;
-    let removed = reading
+    let changed = reading
         .await
-        .map_err(|e| EngineError::Workspace(format!("erasure reader: {e}")))??;
+        .map_err(|e| EngineError::Workspace(format!("rewrite reader: {e}")))??;
     let written = scanned?.finish().await?;
-    Ok((written, removed))
+    Ok((written, changed))
 }
 
 /// Moves a staged rewrite over the file it replaces (a no-op when it already did), and

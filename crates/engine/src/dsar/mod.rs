@@ -12,7 +12,7 @@
 //! is shredded, and a signed certificate with inclusion proofs closes the request.
 
 pub mod certificate;
-mod erase;
+pub(crate) mod erase;
 mod export;
 mod rectify;
 mod targets;

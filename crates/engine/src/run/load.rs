@@ -568,6 +568,113 @@ where
     Ok(found)
 }
 
+/// Expires the rows of `table` dated before `cutoff` (`YYYY-MM-DD HH:MM:SS`, compared
+/// with the column's text, which orders as time for ISO dates and timestamps) by column
+/// `by`: deletes them, or with `anonymize` empties those columns. One transaction; returns
+/// the rows expired.
+pub(crate) async fn expire_rows(
+    root: &Path,
+    url: &str,
+    table: &str,
+    by: &str,
+    cutoff: &str,
+    anonymize: Option<&Vec<String>>,
+) -> Result<u64, EngineError> {
+    check_table_name(url, table)?;
+    match connect(root, url, true).await? {
+        Conn::Sqlite(mut c) => {
+            expire_with::<sqlx::Sqlite>(&mut c, Dialect::Sqlite, url, table, by, cutoff, anonymize)
+                .await
+        }
+        Conn::Postgres(mut c) => {
+            expire_with::<sqlx::Postgres>(
+                &mut c,
+                Dialect::Postgres,
+                url,
+                table,
+                by,
+                cutoff,
+                anonymize,
+            )
+            .await
+        }
+        Conn::MySql(mut c) => {
+            expire_with::<sqlx::MySql>(&mut c, Dialect::MySql, url, table, by, cutoff, anonymize)
+                .await
+        }
+    }
+}
+
+async fn expire_with<DB>(
+    conn: &mut DB::Connection,
+    dialect: Dialect,
+    url: &str,
+    table: &str,
+    by: &str,
+    cutoff: &str,
+    anonymize: Option<&Vec<String>>,
+) -> Result<u64, EngineError>
+where
+    DB: Database,
+    DB::Connection: Connection<Database = DB>,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'r> i64: Decode<'r, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    usize: ColumnIndex<DB::Row>,
+{
+    let e = |e: sqlx::Error| db_err(url, e);
+    let mut when = format!(
+        "{} < {}",
+        dialect.read_expr(by, Col::Text),
+        dialect.placeholder(1)
+    );
+    // A row already emptied is not expired again.
+    if let Some(cols) = anonymize.filter(|c| !c.is_empty()) {
+        when.push_str(&format!(
+            " AND ({})",
+            cols.iter()
+                .map(|c| format!("{} IS NOT NULL", dialect.quote(c)))
+                .collect::<Vec<_>>()
+                .join(" OR ")
+        ));
+    }
+    let int = if dialect == Dialect::MySql {
+        "SIGNED"
+    } else {
+        "BIGINT"
+    };
+    let target = dialect.table(table);
+    let mut tx = conn.begin().await.map_err(e)?;
+    let row = sqlx::query(&format!(
+        "SELECT CAST(COUNT(*) AS {int}) FROM {target} WHERE {when}"
+    ))
+    .bind(cutoff.to_string())
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(e)?;
+    let n: i64 = row.try_get(0).map_err(e)?;
+    if n > 0 {
+        let sql = match anonymize {
+            None => format!("DELETE FROM {target} WHERE {when}"),
+            Some(cols) => format!(
+                "UPDATE {target} SET {} WHERE {when}",
+                cols.iter()
+                    .map(|c| format!("{} = NULL", dialect.quote(c)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        sqlx::query(&sql)
+            .bind(cutoff.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(e)?;
+    }
+    tx.commit().await.map_err(e)?;
+    Ok(n as u64)
+}
+
 /// Loads `batches`; returns the rows written (0 when this run's step had already loaded
 /// them).
 pub(crate) async fn load(
