@@ -99,6 +99,14 @@ globs in custodia.toml. See docs/check.md for every rule.")]
     Dsar(crate::dsar::DsarArgs),
     /// Retention: what contracts say must go (plan) and making it go (apply, journaled).
     Retention(crate::retention::RetentionArgs),
+    /// The compliance report: DSAR on-time closure and time to close, open requests by
+    /// days to deadline, retention enforced, deletion propagation, consent coverage per
+    /// purpose, residency violations blocked, policy denials by rule.
+    #[command(after_help = "Examples:
+  custodia report
+  custodia report --json
+  custodia report --html compliance.html   # a page with charts, self-contained")]
+    Report(crate::report::ReportArgs),
 }
 
 #[derive(Args)]
@@ -222,6 +230,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Lineage(a) => crate::lineage::lineage(a),
         Command::Dsar(a) => crate::dsar::dsar(a),
         Command::Retention(a) => crate::retention::retention(a),
+        Command::Report(a) => crate::report::report(a),
     }
 }
 

@@ -15,6 +15,7 @@ mod lineage;
 mod models;
 mod pipeline;
 mod policy;
+mod report;
 mod retention;
 mod run;
 mod snapshot;

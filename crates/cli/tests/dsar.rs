@@ -910,3 +910,84 @@ fn a_rectification_corrects_the_sources_and_reruns_what_reads_them() {
     assert!(!log.contains("7946 0999"));
     assert!(log.contains("\"columns\":\"phone,country\""), "{log}");
 }
+
+#[test]
+fn the_report_counts_requests_deadlines_propagation_and_renders_a_page() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    setup(dir, &[]);
+    // One erasure answered on time, one access request overdue, one due next month.
+    let erasure = ok(
+        dir,
+        &[
+            "dsar",
+            "open",
+            "--type",
+            "erasure",
+            "--subject",
+            &format!("email:{ANA}"),
+        ],
+    );
+    ok(
+        dir,
+        &["dsar", "verify", erasure.trim(), "--method", "email_link"],
+    );
+    ok(dir, &["dsar", "run", erasure.trim()]);
+    ok(
+        dir,
+        &[
+            "dsar",
+            "open",
+            "--type",
+            "access",
+            "--subject",
+            "email:user3@example.com",
+            "--received",
+            "2026-01-05T00:00:00Z",
+        ],
+    );
+    ok(
+        dir,
+        &[
+            "dsar",
+            "open",
+            "--type",
+            "access",
+            "--subject",
+            "email:user4@example.com",
+            "--jurisdiction",
+            "uk",
+        ],
+    );
+    let r: serde_json::Value =
+        serde_json::from_str(&ok(dir, &["report", "--json", "--html", "report.html"])).unwrap();
+    assert_eq!(r["dsar"]["total"], 3, "{r}");
+    assert_eq!(
+        (r["dsar"]["open"].as_u64(), r["dsar"]["closed"].as_u64()),
+        (Some(2), Some(1))
+    );
+    assert_eq!(r["dsar"]["on_time_pct"], 100.0);
+    assert_eq!(r["dsar"]["open_by_days_left"]["overdue"], 1);
+    assert_eq!(
+        r["dsar"]["open_by_days_left"]["15-30"].as_u64().unwrap()
+            + r["dsar"]["open_by_days_left"]["31+"].as_u64().unwrap(),
+        1
+    );
+    assert_eq!(r["deletion"]["erasures_completed"], 1);
+    assert_eq!(r["deletion"]["not_propagated"], 0, "{r}");
+    assert!(r["deletion"]["propagated"].as_u64().unwrap() >= 8, "{r}");
+    assert_eq!(r["deletion"]["success_pct"], 100.0);
+    assert_eq!(r["suppressed"][0], 1);
+    let page = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(page.contains("<svg") && page.contains("Open requests by days to deadline"));
+    assert!(
+        !page.contains("<script") && !page.contains("http"),
+        "self-contained"
+    );
+    assert!(!page.contains(ANA));
+    let table = ok(dir, &["report"]);
+    assert!(
+        table.contains("DSARs closed on time") && table.contains("100%"),
+        "{table}"
+    );
+}

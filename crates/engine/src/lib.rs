@@ -19,6 +19,7 @@ pub mod keys;
 pub mod lineage;
 pub mod models;
 pub mod policy;
+pub mod report;
 pub mod retention;
 pub mod run;
 mod scan;

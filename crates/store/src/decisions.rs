@@ -101,4 +101,13 @@ impl Store {
         let denied: i64 = row.try_get(1)?;
         Ok((total.max(0) as u64, denied.max(0) as u64))
     }
+
+    /// The stored outcome (JSON) of every denied decision, for reports.
+    pub async fn denied_decisions(&self) -> Result<Vec<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT decision FROM policy_decisions WHERE allow = 0 ORDER BY id")
+                .fetch_all(self.pool())
+                .await?,
+        )
+    }
 }

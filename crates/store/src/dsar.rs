@@ -229,16 +229,19 @@ impl Store {
             .collect()
     }
 
-    /// How many subjects are suppressed, by kind (`erased`, `objected`), for reports.
+    /// How many requests suppressed subjects, by kind (erasures, objections), for reports
+    /// (a subject is suppressed in every region, so requests are what to count).
     pub async fn suppression_counts(&self) -> Result<(u64, u64), StoreError> {
-        let erased: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM suppressed_subjects WHERE purpose = '*'")
-                .fetch_one(self.pool())
-                .await?;
-        let objected: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM suppressed_subjects WHERE purpose <> '*'")
-                .fetch_one(self.pool())
-                .await?;
+        let erased: i64 = sqlx::query_scalar(
+            "SELECT COUNT(DISTINCT request_id) FROM suppressed_subjects WHERE purpose = '*'",
+        )
+        .fetch_one(self.pool())
+        .await?;
+        let objected: i64 = sqlx::query_scalar(
+            "SELECT COUNT(DISTINCT request_id) FROM suppressed_subjects WHERE purpose <> '*'",
+        )
+        .fetch_one(self.pool())
+        .await?;
         Ok((erased as u64, objected as u64))
     }
 
