@@ -155,6 +155,19 @@ fn governing<'c>(
         .or_else(|| contracts.get(&v.dataset))
 }
 
+/// How long a contract's data may be kept: its own `retention`, else the longest of its
+/// purposes' when every purpose sets one.
+fn retention_days(c: &Contract) -> Option<u32> {
+    c.retention.map(|r| r.as_days()).or_else(|| {
+        let terms: Option<Vec<u32>> = c
+            .purposes
+            .iter()
+            .map(|p| p.retention.map(|r| r.as_days()))
+            .collect();
+        terms.and_then(|t| t.into_iter().max())
+    })
+}
+
 fn personal_columns(c: &Contract) -> Vec<String> {
     c.columns
         .iter()
@@ -177,7 +190,7 @@ impl Workspace {
             models: Vec::new(),
             datasets_with_retention: latest
                 .iter()
-                .filter(|v| governing(v, &contracts).is_some_and(|c| c.retention.is_some()))
+                .filter(|v| governing(v, &contracts).is_some_and(|c| retention_days(c).is_some()))
                 .count(),
             datasets: latest.len(),
             unenforced: Vec::new(),
@@ -188,7 +201,7 @@ impl Workspace {
             let Some(c) = governing(v, &contracts) else {
                 continue;
             };
-            let Some(days) = c.retention.map(|r| r.as_days()) else {
+            let Some(days) = retention_days(c) else {
                 continue;
             };
             let cutoff = now_us - i64::from(days) * DAY_US;
@@ -264,7 +277,7 @@ impl Workspace {
             }
         }
         for ((url, table), (version, c)) in tables {
-            let days = c.retention.map(|r| r.as_days()).unwrap_or_default();
+            let days = retention_days(c).unwrap_or_default();
             let Some(by) = c.on_expiry.by.clone() else {
                 plan.unenforced.push(format!(
                     "table {}/{table} (loaded from {version}): its rows carry no date; add on_expiry.by to contract {}",
