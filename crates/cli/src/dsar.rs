@@ -546,11 +546,7 @@ fn run(a: IdArgs) -> Result<u8> {
                 "waiting": out.waiting,
             }))?
         );
-        return Ok(if out.waiting.is_empty() {
-            0
-        } else {
-            EXIT_VIOLATIONS
-        });
+        return Ok(waiting(&out.waiting, true, ""));
     }
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED);
@@ -575,14 +571,13 @@ fn run(a: IdArgs) -> Result<u8> {
         println!("certificate {c} (check it: `custodia dsar verify-certificate {c} --pubkey audit.vkey`)");
     }
     if !out.waiting.is_empty() {
-        println!(
-            "waiting on {}: not confirmed after retries; the subject's key is kept until they do. Run `custodia dsar run {}` again to retry them",
-            out.waiting.join(", "),
-            out.request.id
-        );
-        return Ok(EXIT_VIOLATIONS);
+        println!("the subject's key is kept until every target confirms");
     }
-    Ok(0)
+    Ok(waiting(
+        &out.waiting,
+        false,
+        &format!("`custodia dsar run {}`", out.request.id),
+    ))
 }
 
 fn rectify(a: RectifyArgs) -> Result<u8> {
@@ -616,18 +611,23 @@ fn rectify(a: RectifyArgs) -> Result<u8> {
             println!("{:<10} {}  {}", o.action, o.location, o.detail);
         }
         println!("{}: {}", r.request.id, r.request.state);
-        if !r.waiting.is_empty() {
-            println!(
-                "waiting on {}: run the command again to retry them",
-                r.waiting.join(", ")
-            );
-        }
     }
-    Ok(if r.waiting.is_empty() {
-        0
-    } else {
-        EXIT_VIOLATIONS
-    })
+    Ok(waiting(&r.waiting, a.common.json, "the command"))
+}
+
+/// Says which external targets have not confirmed (unless printing JSON) and returns the
+/// exit code: 0 when none, 1 while some have not.
+fn waiting(targets: &[String], as_json: bool, retry: &str) -> u8 {
+    if targets.is_empty() {
+        return 0;
+    }
+    if !as_json {
+        println!(
+            "waiting on {}: not confirmed after retries; run {retry} again to retry them",
+            targets.join(", ")
+        );
+    }
+    EXIT_VIOLATIONS
 }
 
 fn export(a: ExportArgs) -> Result<u8> {
@@ -668,19 +668,12 @@ fn export(a: ExportArgs) -> Result<u8> {
             r.files,
             r.sha256
         );
-        if !r.waiting.is_empty() {
-            println!(
-                "waiting on {}: run `custodia dsar export {} --out …` again to retry them",
-                r.waiting.join(", "),
-                r.request.id
-            );
-        }
     }
-    Ok(if r.waiting.is_empty() {
-        0
-    } else {
-        EXIT_VIOLATIONS
-    })
+    Ok(waiting(
+        &r.waiting,
+        a.common.json,
+        &format!("`custodia dsar export {} --out …`", r.request.id),
+    ))
 }
 
 fn verify_certificate(a: VerifyCertificateArgs) -> Result<u8> {

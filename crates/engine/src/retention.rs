@@ -207,17 +207,7 @@ impl Workspace {
             let cutoff = now_us - i64::from(days) * DAY_US;
             let name = format!("{}@{}", v.dataset, v.version);
             let by = c.on_expiry.by.clone();
-            if let Some(t) = v
-                .target
-                .as_deref()
-                .and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok())
-                .and_then(|t| {
-                    Some((
-                        t["url"].as_str()?.to_string(),
-                        t["table"].as_str()?.to_string(),
-                    ))
-                })
-            {
+            if let Some(t) = erase::load_target(v) {
                 tables.insert(t, (name.clone(), c));
             }
             for file in erase::parquet_files(self.root(), &v.path)? {

@@ -119,6 +119,25 @@ impl Matcher {
     }
 }
 
+/// The table a load version went to, `(url, table)`: as recorded, or the workspace
+/// warehouse for versions named `warehouse.TABLE` recorded before targets were.
+pub(crate) fn load_target(v: &custodia_store::DatasetVersion) -> Option<(String, String)> {
+    v.target
+        .as_deref()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok())
+        .and_then(|t| {
+            Some((
+                t["url"].as_str()?.to_string(),
+                t["table"].as_str()?.to_string(),
+            ))
+        })
+        .or_else(|| {
+            v.dataset
+                .strip_prefix("warehouse.")
+                .map(|t| (format!("sqlite://{}", crate::run::WAREHOUSE), t.to_string()))
+        })
+}
+
 /// The Parquet files of a version's path (a file, or a folder of them).
 pub(crate) fn parquet_files(root: &Path, rel: &str) -> Result<Vec<PathBuf>, EngineError> {
     let path = root.join(rel);

@@ -21,7 +21,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::{entry, erase::Matcher, hex32, Discovery, Place, Request};
+use super::{entry, erase::Matcher, hex32, targets, Discovery, Place, Request};
 use crate::{
     audit_log, keyring::parse_subject_token, run::subjects::SubjectKey, workspace::Workspace,
     EngineError,
@@ -45,7 +45,7 @@ pub struct ExportReport {
 }
 
 /// One place's entry in the data map.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 struct MapEntry {
     location: String,
     files: Vec<String>,
@@ -132,11 +132,7 @@ impl Workspace {
         let called = self
             .dsar_targets(&record, &discovery, &subject, None)
             .await?;
-        let waiting: Vec<String> = called
-            .iter()
-            .filter(|(t, _)| !t.ok)
-            .map(|(t, _)| t.target.clone())
-            .collect();
+        let waiting = targets::unconfirmed(&called);
         let contracts = self.latest_contracts().await?;
         let versions = self.store().all_dataset_versions().await?;
         let edges = self.store().lineage_edges().await?;
@@ -154,18 +150,7 @@ impl Workspace {
                 .collect();
             let mut e = MapEntry {
                 location: place.location(),
-                files: Vec::new(),
-                rows: 0,
-                dataset: None,
-                region: None,
-                contract: None,
-                owner: None,
-                purposes: Vec::new(),
-                retention_days: None,
-                came_from: Vec::new(),
-                recipients: Vec::new(),
-                written: None,
-                note: None,
+                ..MapEntry::default()
             };
             let rows = match place {
                 Place::File {
@@ -327,36 +312,18 @@ impl Workspace {
             match p {
                 Place::Upstream { source } => map.push(MapEntry {
                     location: p.location(),
-                    files: Vec::new(),
-                    rows: 0,
                     dataset: Some(source.clone()),
-                    region: None,
-                    contract: None,
-                    owner: None,
-                    purposes: Vec::new(),
-                    retention_days: None,
-                    came_from: Vec::new(),
-                    recipients: Vec::new(),
-                    written: None,
                     note: Some(
                         "an upstream system our pipelines read from; it may hold more of your data"
                             .into(),
                     ),
+                    ..MapEntry::default()
                 }),
                 Place::Unsearchable { version, reason } => map.push(MapEntry {
                     location: p.location(),
-                    files: Vec::new(),
-                    rows: 0,
                     dataset: Some(version.clone()),
-                    region: None,
-                    contract: None,
-                    owner: None,
-                    purposes: Vec::new(),
-                    retention_days: None,
-                    came_from: Vec::new(),
-                    recipients: Vec::new(),
-                    written: None,
                     note: Some(format!("could not be searched: {reason}")),
+                    ..MapEntry::default()
                 }),
                 _ => {}
             }

@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     audit_log::{self, NewEntry},
-    run::{subjects::SubjectKey, Manifest, WAREHOUSE},
+    run::{subjects::SubjectKey, Manifest},
     workspace::Workspace,
     EngineError,
 };
@@ -699,21 +699,7 @@ impl Workspace {
                 });
                 continue;
             }
-            let target = v
-                .target
-                .as_deref()
-                .and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok())
-                .and_then(|t| {
-                    Some((
-                        t["url"].as_str()?.to_string(),
-                        t["table"].as_str()?.to_string(),
-                    ))
-                })
-                .or_else(|| {
-                    v.dataset
-                        .strip_prefix("warehouse.")
-                        .map(|t| (format!("sqlite://{WAREHOUSE}"), t.to_string()))
-                });
+            let target = erase::load_target(v);
             if let Some(t) = target {
                 tables.insert(t, (v.region.clone(), key.clone()));
             }
@@ -1067,11 +1053,7 @@ impl Workspace {
         let called = self
             .dsar_targets(&record, &discovery, &subject, None)
             .await?;
-        let waiting: Vec<String> = called
-            .iter()
-            .filter(|(t, _)| !t.ok)
-            .map(|(t, _)| t.target.clone())
-            .collect();
+        let waiting = targets::unconfirmed(&called);
         let mut outcomes: Vec<Outcome> = called.into_iter().map(|(_, o)| o).collect();
         for (i, place) in discovery.places.iter().enumerate() {
             // The key is shredded only once every target has confirmed: one that needs
@@ -1232,26 +1214,18 @@ impl Workspace {
                 }
             }
         }
-        let mut details = BTreeMap::new();
-        details.insert("location".into(), outcome.location.clone());
-        details.insert("action".into(), outcome.action.clone());
-        let mut tx = self.store().begin_write().await?;
-        let index = audit_log::append_in(
-            &mut tx,
-            self.actor(),
-            vec![entry(id, "dsar.erase", subject, details)],
-        )
-        .await?;
-        outcome.audit_index = index.first().copied();
-        tx.journal_put(
+        let tx = self.store().begin_write().await?;
+        self.commit_outcome(
+            tx,
             id,
             &step,
             "done",
-            &serde_json::to_string(&outcome).expect("outcomes serialise"),
+            outcome,
+            vec![subject.clone()],
+            BTreeMap::new(),
+            BTreeMap::new(),
         )
-        .await?;
-        tx.commit().await?;
-        Ok(outcome)
+        .await
     }
 
     /// The pipeline file under `pipelines/` whose pipeline trained the model's latest
@@ -1315,7 +1289,6 @@ impl Workspace {
             audit_index: None,
         };
         let mut details = BTreeMap::new();
-        details.insert("location".into(), location.clone());
         let mut counts = BTreeMap::new();
         let mut subjects = Vec::new();
         let mut tx;
@@ -1339,25 +1312,11 @@ impl Workspace {
                     }
                     let outcome: Outcome = serde_json::from_str(&prior.expect("staged").detail)
                         .map_err(|e| EngineError::Tampered(format!("journal step {step}: {e}")))?;
-                    self.store()
-                        .journal_put(
-                            id,
-                            step,
-                            "done",
-                            &serde_json::to_string(&outcome).expect("outcomes serialise"),
-                        )
-                        .await?;
+                    self.journal_outcome(id, step, "done", &outcome).await?;
                     return Ok(outcome);
                 }
                 if *rows == 0 || !file.exists() {
-                    self.store()
-                        .journal_put(
-                            id,
-                            step,
-                            "done",
-                            &serde_json::to_string(&outcome).expect("outcomes serialise"),
-                        )
-                        .await?;
+                    self.journal_outcome(id, step, "done", &outcome).await?;
                     return Ok(outcome);
                 }
                 let subject = subject_in(region)?;
@@ -1429,42 +1388,16 @@ impl Workspace {
                 counts.insert("rows".into(), written.stats.rows);
                 details.insert("content_hash".into(), written.content_hash.clone());
                 details.insert("revision".into(), revision.to_string());
-                details.insert("action".into(), outcome.action.clone());
                 subjects.push(subject);
-                let index = audit_log::append_in(
-                    &mut tx,
-                    self.actor(),
-                    vec![NewEntry {
-                        action: "dsar.erase".into(),
-                        object: format!("dsar:{id}"),
-                        subjects,
-                        counts,
-                        details,
-                    }],
-                )
-                .await?;
-                outcome.audit_index = index.first().copied();
-                tx.journal_put(
-                    id,
-                    step,
-                    "staged",
-                    &serde_json::to_string(&outcome).expect("outcomes serialise"),
-                )
-                .await?;
-                tx.commit().await?;
+                let outcome = self
+                    .commit_outcome(tx, id, step, "staged", outcome, subjects, counts, details)
+                    .await?;
                 crate::run::failpoint(self.root(), "dsar_staged");
                 erase::commit_staged(&file)?;
                 if let Some(m) = &staged_manifest {
                     erase::commit_staged(m)?;
                 }
-                self.store()
-                    .journal_put(
-                        id,
-                        step,
-                        "done",
-                        &serde_json::to_string(&outcome).expect("outcomes serialise"),
-                    )
-                    .await?;
+                self.journal_outcome(id, step, "done", &outcome).await?;
                 return Ok(outcome);
             }
             Place::Table {
@@ -1556,14 +1489,7 @@ impl Workspace {
                     counts.insert("rows_removed".into(), removed);
                     subjects.push(subject);
                 } else {
-                    self.store()
-                        .journal_put(
-                            id,
-                            step,
-                            "done",
-                            &serde_json::to_string(&outcome).expect("outcomes serialise"),
-                        )
-                        .await?;
+                    self.journal_outcome(id, step, "done", &outcome).await?;
                     return Ok(outcome);
                 }
                 tx = self.store().begin_write().await?;
@@ -1618,6 +1544,44 @@ impl Workspace {
                 subjects.push(subject);
             }
         }
+        self.commit_outcome(tx, id, step, "done", outcome, subjects, counts, details)
+            .await
+    }
+
+    /// Journals a place's outcome on its own.
+    async fn journal_outcome(
+        &self,
+        id: &str,
+        step: &str,
+        state: &str,
+        outcome: &Outcome,
+    ) -> Result<(), EngineError> {
+        self.store()
+            .journal_put(
+                id,
+                step,
+                state,
+                &serde_json::to_string(outcome).expect("outcomes serialise"),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Commits what was done at a place: its `dsar.erase` audit entry (which the outcome
+    /// then names) and its journal step, with whatever `tx` already holds.
+    #[allow(clippy::too_many_arguments)]
+    async fn commit_outcome(
+        &self,
+        mut tx: custodia_store::WriteTx,
+        id: &str,
+        step: &str,
+        state: &str,
+        mut outcome: Outcome,
+        subjects: Vec<SubjectRef>,
+        counts: BTreeMap<String, u64>,
+        mut details: BTreeMap<String, String>,
+    ) -> Result<Outcome, EngineError> {
+        details.insert("location".into(), outcome.location.clone());
         details.insert("action".into(), outcome.action.clone());
         let index = audit_log::append_in(
             &mut tx,
@@ -1635,7 +1599,7 @@ impl Workspace {
         tx.journal_put(
             id,
             step,
-            "done",
+            state,
             &serde_json::to_string(&outcome).expect("outcomes serialise"),
         )
         .await?;

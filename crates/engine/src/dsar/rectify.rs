@@ -10,7 +10,7 @@ use custodia_core::{dsar::DsarKind, SubjectRef};
 use custodia_store::DsarUpdate;
 use serde::Serialize;
 
-use super::{entry, erase::Matcher, hex32, Discovery, Outcome, Place, Request};
+use super::{entry, erase::Matcher, hex32, targets, Discovery, Outcome, Place, Request};
 use crate::{workspace::Workspace, EngineError};
 
 /// What `dsar rectify` did.
@@ -184,11 +184,7 @@ impl Workspace {
         let called = self
             .dsar_targets(&record, &discovery, &subject, Some(changes))
             .await?;
-        let waiting: Vec<String> = called
-            .iter()
-            .filter(|(t, _)| !t.ok)
-            .map(|(t, _)| t.target.clone())
-            .collect();
+        let waiting = targets::unconfirmed(&called);
         outcomes.extend(called.into_iter().map(|(_, o)| o));
         let request = if waiting.is_empty() {
             let mut details = BTreeMap::new();

@@ -32,6 +32,15 @@ pub struct TargetStatus {
     pub reply: String,
 }
 
+/// The targets among `called` that have not confirmed.
+pub(super) fn unconfirmed<T>(called: &[(TargetStatus, T)]) -> Vec<String> {
+    called
+        .iter()
+        .filter(|(t, _)| !t.ok)
+        .map(|(t, _)| t.target.clone())
+        .collect()
+}
+
 /// Text a third party sent back, safe to keep in the journal and the certificate.
 fn safe_reply(text: &str) -> String {
     let short: String = text.trim().chars().take(REPLY_CHARS).collect();
