@@ -30,6 +30,7 @@ use arrow::{
     },
     datatypes::{DataType, Field, Schema, TimeUnit},
 };
+use custodia_bench::{median, process_cpu_seconds};
 use custodia_core::{Purpose, Region};
 use custodia_engine::{
     run::{SnapshotOutcome, SnapshotRequest},
@@ -220,11 +221,6 @@ fn generate(a: &Args) -> Result<()> {
     Ok(())
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 #[tokio::main]
 async fn main() -> Result<()> {
     let a = args()?;
@@ -338,26 +334,6 @@ async fn main() -> Result<()> {
         );
     }
     Ok(())
-}
-
-/// CPU time this process has used, all threads (user and system), from /proc/self/stat:
-/// a second measure beside wall time, less moved by a busy shared machine.
-fn process_cpu_seconds() -> Result<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat")?;
-    // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
-    let after = stat
-        .rsplit_once(')')
-        .context("unexpected /proc/self/stat")?
-        .1;
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| -> Result<f64> {
-        Ok(fields
-            .get(i - 3)
-            .context("unexpected /proc/self/stat")?
-            .parse::<f64>()?)
-    };
-    // /proc reports in USER_HZ, which Linux fixes at 100 for user space.
-    Ok((ticks(14)? + ticks(15)?) / 100.0)
 }
 
 /// One timed DuckDB run (the second of two in a fresh process): its seconds, CPU seconds,

@@ -35,8 +35,20 @@ use crate::{
 pub(crate) struct Matcher {
     kind: SubjectKind,
     tokenized: bool,
-    ref_key: RefKey,
-    refs: HashSet<[u8; 32]>,
+    by: By,
+}
+
+/// What a matcher compares a value with.
+enum By {
+    /// The subjects' refs, under the region's ref key (all a request keeps once its
+    /// identifier is shredded; tokens carry refs).
+    Refs {
+        ref_key: Box<RefKey>,
+        refs: HashSet<[u8; 32]>,
+    },
+    /// The subjects' canonical identifiers (no keyed hash per value), sorted as bytes so
+    /// row groups can be ruled out by their statistics.
+    Identifiers(std::collections::BTreeSet<Vec<u8>>),
 }
 
 /// Why a version's rows cannot be matched to a subject.
@@ -60,24 +72,103 @@ impl Matcher {
         Ok(Matcher {
             kind: SubjectKind::parse(&key.kind)?,
             tokenized: key.transform.as_deref() == Some("tokenize"),
-            ref_key,
-            refs: refs.into_iter().collect(),
+            by: By::Refs {
+                ref_key: Box::new(ref_key),
+                refs: refs.into_iter().collect(),
+            },
         })
+    }
+
+    /// A matcher for an untransformed key column of `kind` holding one of `subjects`.
+    fn identifiers(kind: SubjectKind, subjects: &[SubjectId]) -> Matcher {
+        Matcher {
+            kind,
+            tokenized: false,
+            by: By::Identifiers(
+                subjects
+                    .iter()
+                    .map(|s| s.canonical().as_bytes().to_vec())
+                    .collect(),
+            ),
+        }
     }
 
     /// Whether the value is one of the subjects'.
     pub(crate) fn matches(&self, value: &str) -> bool {
-        let r = if self.tokenized {
-            parse_subject_token(value).and_then(|(r, _)| {
-                let mut b = [0u8; 32];
-                hex::decode_to_slice(r.as_str(), &mut b).ok().map(|_| b)
-            })
-        } else {
-            SubjectId::new(self.kind, value)
-                .ok()
-                .map(|id| self.ref_key.bytes(&id))
+        match &self.by {
+            By::Refs { ref_key, refs } => {
+                let r = if self.tokenized {
+                    parse_subject_token(value).and_then(|(r, _)| {
+                        let mut b = [0u8; 32];
+                        hex::decode_to_slice(r.as_str(), &mut b).ok().map(|_| b)
+                    })
+                } else {
+                    SubjectId::new(self.kind, value)
+                        .ok()
+                        .map(|id| ref_key.bytes(&id))
+                };
+                r.is_some_and(|r| refs.contains(&r))
+            }
+            By::Identifiers(ids) => {
+                // A value already in canonical form is looked up as it is.
+                let canonical = match self.kind {
+                    SubjectKind::CustomerId => true,
+                    SubjectKind::Email => {
+                        value.is_ascii()
+                            && !value.bytes().any(|b| b.is_ascii_uppercase())
+                            && value.trim() == value
+                    }
+                    _ => false,
+                };
+                if canonical {
+                    ids.contains(value.as_bytes())
+                } else {
+                    SubjectId::new(self.kind, value)
+                        .is_ok_and(|id| ids.contains(id.canonical().as_bytes()))
+                }
+            }
+        }
+    }
+
+    /// The row groups that may hold a subject, by the key column's min/max statistics, when
+    /// they can tell: identifiers whose canonical form is the stored value (customer ids),
+    /// and statistics on every row group. `None` when every row group must be read.
+    fn row_groups(
+        &self,
+        meta: &parquet::file::metadata::ParquetMetaData,
+        column: &str,
+    ) -> Option<Vec<usize>> {
+        use std::ops::Bound::Included;
+        let By::Identifiers(ids) = &self.by else {
+            return None;
         };
-        r.is_some_and(|r| self.refs.contains(&r))
+        if self.kind != SubjectKind::CustomerId {
+            return None;
+        }
+        let leaf = meta
+            .file_metadata()
+            .schema_descr()
+            .columns()
+            .iter()
+            .position(|c| c.name() == column)?;
+        let mut keep = Vec::new();
+        for (i, rg) in meta.row_groups().iter().enumerate() {
+            let parquet::file::statistics::Statistics::ByteArray(st) =
+                rg.column(leaf).statistics()?
+            else {
+                return None;
+            };
+            let (lo, hi) = (st.min_opt()?.data(), st.max_opt()?.data());
+            if lo <= hi
+                && ids
+                    .range::<[u8], _>((Included(lo), Included(hi)))
+                    .next()
+                    .is_some()
+            {
+                keep.push(i);
+            }
+        }
+        Some(keep)
     }
 
     /// Which rows of `batch` belong to the subjects, asking each distinct value once.
@@ -166,6 +257,11 @@ pub(crate) fn count_in_file(path: &Path, column: &str, m: &Matcher) -> Result<u6
             path: path.to_path_buf(),
             message: format!("the subject key column {column:?} is not in the file"),
         })?;
+    let builder = match m.row_groups(builder.metadata(), column) {
+        Some(groups) if groups.is_empty() => return Ok(0),
+        Some(groups) => builder.with_row_groups(groups),
+        None => builder,
+    };
     let mask = ProjectionMask::roots(builder.parquet_schema(), [idx]);
     let reader = builder
         .with_projection(mask)
@@ -341,4 +437,190 @@ pub(crate) async fn erase_source(
     })
     .await
     .map_err(|e| EngineError::Workspace(format!("erasure writer: {e}")))?
+}
+
+/// What erasing subjects did to one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileErasure {
+    /// The file.
+    pub path: PathBuf,
+    /// Rows of the subjects it held (and no longer does).
+    pub rows_removed: u64,
+    /// Content hash after the rewrite; `None` when the file held none of them and was
+    /// left untouched.
+    pub content_hash: Option<String>,
+}
+
+/// Erases every row of `subjects` from Parquet files whose key column `column` holds
+/// identifiers of `kind`: the engine's file erasure, for many subjects in one pass (what
+/// `dsar run` does file by file). Each file is first checked by its key column alone, and
+/// only a file that holds one of them is rewritten, in place and in two phases (staged,
+/// then renamed); up to `parallel` files at a time.
+pub async fn erase_from_files(
+    files: &[PathBuf],
+    column: &str,
+    kind: SubjectKind,
+    subjects: &[SubjectId],
+    parallel: usize,
+) -> Result<Vec<FileErasure>, EngineError> {
+    use futures::StreamExt;
+    let m = Arc::new(Matcher::identifiers(kind, subjects));
+    let jobs = files.iter().cloned().map(|path| {
+        let (m, column) = (m.clone(), column.to_string());
+        async move {
+            let (p, c, mm) = (path.clone(), column.clone(), m.clone());
+            let held = tokio::task::spawn_blocking(move || count_in_file(&p, &c, &mm))
+                .await
+                .map_err(|e| EngineError::Workspace(format!("erasure: {e}")))??;
+            if held == 0 {
+                return Ok(FileErasure {
+                    path,
+                    rows_removed: 0,
+                    content_hash: None,
+                });
+            }
+            let (written, removed) = rewrite_without(&path, &column, m, &|_| true).await?;
+            commit_staged(&path)?;
+            Ok(FileErasure {
+                path,
+                rows_removed: removed,
+                content_hash: Some(written.content_hash),
+            })
+        }
+    });
+    futures::stream::iter(jobs)
+        .buffered(parallel.max(1))
+        .collect::<Vec<Result<FileErasure, EngineError>>>()
+        .await
+        .into_iter()
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow::{
+        array::{Int64Array, StringArray},
+        datatypes::{Field, Schema},
+    };
+    use parquet::arrow::ArrowWriter;
+
+    use super::*;
+
+    fn write(path: &Path, emails: &[&str]) {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("email", DataType::Utf8, false),
+            Field::new("n", DataType::Int64, false),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(StringArray::from(emails.to_vec())),
+                Arc::new(Int64Array::from_iter_values(0..emails.len() as i64)),
+            ],
+        )
+        .unwrap();
+        let mut w =
+            ArrowWriter::try_new(std::fs::File::create(path).unwrap(), schema, None).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+    }
+
+    fn emails(path: &Path) -> Vec<String> {
+        let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(path).unwrap())
+            .unwrap()
+            .build()
+            .unwrap();
+        let mut out = Vec::new();
+        for b in reader {
+            let b = b.unwrap();
+            let c = b.column(0).as_string::<i32>();
+            out.extend((0..c.len()).map(|i| c.value(i).to_string()));
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn only_files_holding_a_subject_are_rewritten_and_only_their_rows_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let files: Vec<PathBuf> = (0..3)
+            .map(|i| dir.path().join(format!("part-{i}.parquet")))
+            .collect();
+        write(
+            &files[0],
+            &["ana@example.com", "bo@example.com", "ANA@example.com "],
+        );
+        write(&files[1], &["bo@example.com", "cy@example.com"]);
+        write(
+            &files[2],
+            &["cy@example.com", "dee@example.com", "bo@example.com"],
+        );
+        let untouched = std::fs::read(&files[1]).unwrap();
+        let subjects = [
+            SubjectId::new(SubjectKind::Email, "ana@example.com").unwrap(),
+            SubjectId::new(SubjectKind::Email, "dee@example.com").unwrap(),
+        ];
+        let done = erase_from_files(&files, "email", SubjectKind::Email, &subjects, 2)
+            .await
+            .unwrap();
+        assert_eq!(
+            done.iter().map(|d| d.rows_removed).collect::<Vec<_>>(),
+            [2, 0, 1],
+            "both spellings of Ana go"
+        );
+        assert!(done[1].content_hash.is_none());
+        assert_eq!(std::fs::read(&files[1]).unwrap(), untouched);
+        assert_eq!(emails(&files[0]), ["bo@example.com"]);
+        assert_eq!(emails(&files[2]), ["cy@example.com", "bo@example.com"]);
+        assert!(!staging_path(&files[0]).exists());
+        // A second pass finds nothing and changes nothing.
+        let again = erase_from_files(&files, "email", SubjectKind::Email, &subjects, 2)
+            .await
+            .unwrap();
+        assert!(again
+            .iter()
+            .all(|d| d.rows_removed == 0 && d.content_hash.is_none()));
+    }
+
+    #[tokio::test]
+    async fn customer_ids_rule_out_files_by_their_statistics_and_still_find_every_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let files: Vec<PathBuf> = (0..3)
+            .map(|i| dir.path().join(format!("part-{i}.parquet")))
+            .collect();
+        // The writer keeps min/max per row group: C10..C19, C20..C29, C30..C39.
+        write(&files[0], &["C10", "C15", "C19", "C15"]);
+        write(&files[1], &["C20", "C29", "C22"]);
+        write(&files[2], &["C30", "C39", "C35"]);
+        let ids = |v: &[&str]| -> Vec<SubjectId> {
+            v.iter()
+                .map(|i| SubjectId::new(SubjectKind::CustomerId, i).unwrap())
+                .collect()
+        };
+        let m = Matcher::identifiers(SubjectKind::CustomerId, &ids(&["C15", "C25", "C99"]));
+        let meta =
+            ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&files[2]).unwrap())
+                .unwrap()
+                .metadata()
+                .clone();
+        assert_eq!(
+            m.row_groups(&meta, "email"),
+            Some(vec![]),
+            "C30..C39 holds none"
+        );
+        let done = erase_from_files(
+            &files,
+            "email",
+            SubjectKind::CustomerId,
+            &ids(&["C15", "C25", "C99"]),
+            3,
+        )
+        .await
+        .unwrap();
+        // C25 is inside the second file's range but not in it: read, nothing removed.
+        assert_eq!(
+            done.iter().map(|d| d.rows_removed).collect::<Vec<_>>(),
+            [2, 0, 0]
+        );
+        assert_eq!(emails(&files[0]), ["C10", "C19"]);
+    }
 }

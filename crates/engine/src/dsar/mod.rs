@@ -34,6 +34,7 @@ use crate::{
 };
 
 pub use certificate::{verify_certificate, CertificateCheck};
+pub use erase::{erase_from_files, FileErasure};
 pub use export::ExportReport;
 pub use rectify::RectifyReport;
 pub use targets::TargetStatus;
