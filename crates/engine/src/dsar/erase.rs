@@ -46,9 +46,13 @@ enum By {
         ref_key: Box<RefKey>,
         refs: HashSet<[u8; 32]>,
     },
-    /// The subjects' canonical identifiers (no keyed hash per value), sorted as bytes so
-    /// row groups can be ruled out by their statistics.
-    Identifiers(std::collections::BTreeSet<Vec<u8>>),
+    /// The subjects' canonical identifiers (no keyed hash per value): a set to look
+    /// values up in, and the same sorted as bytes so row groups can be ruled out by their
+    /// statistics.
+    Identifiers {
+        set: HashSet<Vec<u8>, foldhash::fast::FixedState>,
+        sorted: std::collections::BTreeSet<Vec<u8>>,
+    },
 }
 
 /// Why a version's rows cannot be matched to a subject.
@@ -84,12 +88,16 @@ impl Matcher {
         Matcher {
             kind,
             tokenized: false,
-            by: By::Identifiers(
-                subjects
+            by: By::Identifiers {
+                set: subjects
                     .iter()
                     .map(|s| s.canonical().as_bytes().to_vec())
                     .collect(),
-            ),
+                sorted: subjects
+                    .iter()
+                    .map(|s| s.canonical().as_bytes().to_vec())
+                    .collect(),
+            },
         }
     }
 
@@ -109,7 +117,7 @@ impl Matcher {
                 };
                 r.is_some_and(|r| refs.contains(&r))
             }
-            By::Identifiers(ids) => {
+            By::Identifiers { set: ids, .. } => {
                 // A value already in canonical form is looked up as it is.
                 let canonical = match self.kind {
                     SubjectKind::CustomerId => true,
@@ -139,7 +147,7 @@ impl Matcher {
         column: &str,
     ) -> Option<Vec<usize>> {
         use std::ops::Bound::Included;
-        let By::Identifiers(ids) = &self.by else {
+        let By::Identifiers { sorted: ids, .. } = &self.by else {
             return None;
         };
         if self.kind != SubjectKind::CustomerId {
@@ -190,6 +198,12 @@ impl Matcher {
         let text =
             cast(batch.column(idx), &DataType::Utf8).map_err(|e| EngineError::data(path, e))?;
         let text = text.as_string::<i32>();
+        if let By::Identifiers { .. } = self.by {
+            // A set lookup costs what a cache lookup would.
+            return Ok((0..text.len())
+                .map(|i| Some(text.is_valid(i) && self.matches(text.value(i))))
+                .collect());
+        }
         Ok((0..text.len())
             .map(|i| {
                 Some(
