@@ -212,3 +212,57 @@ fn retention_expires_rows_everywhere_and_a_killed_sweep_finishes() {
         serde_json::from_str(&ok(dir, &["retention", "plan", "--json"])).unwrap();
     assert!(again["expiring"].as_array().unwrap().is_empty(), "{again}");
 }
+
+#[test]
+fn a_purpose_with_a_shorter_retention_reads_only_rows_within_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    ok(dir, &["init"]);
+    std::fs::write(
+        dir.join("contracts/events.yaml"),
+        EVENTS
+            .replace("retention: 30d\n", "retention: 2y\n")
+            .replace(
+                "    legal_basis: contract\n",
+                "    legal_basis: contract\n    retention: 30d\n",
+            ),
+    )
+    .unwrap();
+    ok(dir, &["contract", "apply", "contracts/"]);
+    let recent = &custodia_core::time::format_rfc3339(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_micros() as i64
+            - 2 * 86_400_000_000,
+    )[..10];
+    std::fs::create_dir_all(dir.join("data")).unwrap();
+    let mut events = String::from("email,ordered_at,amount,big\n");
+    for i in 0..40 {
+        let day = if i % 4 == 0 { "2025-01-15" } else { recent };
+        events.push_str(&format!("u{i}@example.com,{day},{i}.5,{}\n", i % 2));
+    }
+    std::fs::write(dir.join("data/events.csv"), events).unwrap();
+    std::fs::write(
+        dir.join("pipelines/p.yaml"),
+        "pipeline: p\npurpose: model_training\nregion: eu\nrole: ml_engineer\nsteps:\n  - id: events\n    kind: ingest\n    source: data/events.csv\n    dataset: events\n",
+    )
+    .unwrap();
+    let report: serde_json::Value =
+        serde_json::from_str(&ok(dir, &["run", "pipelines/p.yaml", "--json"])).unwrap();
+    let step = &report["steps"][0];
+    assert_eq!(step["rows"], 30, "{step}");
+    assert_eq!(
+        step["enforcement"]["row_filter"],
+        "retention:model_training<30d"
+    );
+    let days = column(&run_file(dir, "events"), "ordered_at");
+    assert!(
+        days.iter().all(|d| d.as_deref() == Some(recent)),
+        "{days:?}"
+    );
+    // The dataset's own two years are not up: nothing to delete.
+    let plan: serde_json::Value =
+        serde_json::from_str(&ok(dir, &["retention", "plan", "--json"])).unwrap();
+    assert!(plan["expiring"].as_array().unwrap().is_empty(), "{plan}");
+}

@@ -4,17 +4,18 @@
 //! residency of the pipeline's region), and each decision is recorded. Reads are then
 //! rewritten in the DataFusion plan: columns the contract does not declare are refused, a
 //! consent or opt-out row filter checks each row's subject against the consent ledger as it
-//! stands at run time (one decision per subject, in the scan), and masks and pseudonyms
-//! replace the columns the policy names.
+//! stands at run time (one decision per subject, in the scan), subjects erased or objected
+//! by a data subject request are dropped, rows older than the purpose's own retention are
+//! left out, and masks and pseudonyms replace the columns the policy names.
 //!
 //! Every step's output is streamed to `.custodia/runs/RUN/STEP.parquet`, hashed and
 //! profiled, and recorded as a dataset version together with its journal entry and audit
 //! entry in one store transaction. A rerun of an unfinished run (killed, crashed) resumes:
 //! done steps are read back from their files, nothing is recorded or loaded twice.
 //!
-//! This build runs `ingest` of files, `sql`, `features` and `load` into the warehouse. The
-//! other kinds (database sources and targets, `deidentify`, `quality`, `snapshot`,
-//! `train`) are refused before anything runs, with the reason.
+//! Every step kind runs: `ingest` of files and database tables, `sql`, `deidentify`,
+//! `features`, `quality`, `load` into the warehouse, PostgreSQL or MySQL, `snapshot` and
+//! `train`.
 
 mod deidentify;
 mod lineage;
@@ -1108,6 +1109,7 @@ impl Workspace {
             decision_id: read.decision_id,
             ..Enforcement::default()
         };
+        let frame = purpose_retention(id, frame, read, &mut e)?;
         let filters: Vec<(FilterKind, &str)> = read
             .decision
             .obligations
@@ -1178,6 +1180,9 @@ impl Workspace {
                 })),
             ));
         }
+        if let Some(f) = e.row_filter.take() {
+            labels.push(f);
+        }
         if !labels.is_empty() {
             e.row_filter = Some(labels.join(","));
         }
@@ -1189,6 +1194,52 @@ impl Workspace {
         let frame = gate.apply(id, frame, key)?;
         Ok((frame, e, Some(gate)))
     }
+}
+
+/// A purpose's own, shorter retention (`purposes[].retention`) at read time: rows dated
+/// (by the contract's `on_expiry.by` column) longer ago than that term are not used for
+/// the purpose, though the dataset keeps them for others. Rows without a date stay.
+fn purpose_retention(
+    id: &str,
+    frame: DataFrame,
+    read: &ReadPlan,
+    e: &mut Enforcement,
+) -> Result<DataFrame, StepError> {
+    // Before the gate, so a snapshot's manifest lists only who is left.
+    let Some(by) = read.contract.on_expiry.by.as_deref() else {
+        return Ok(frame);
+    };
+    let Some(days) = read
+        .contract
+        .purposes
+        .iter()
+        .find(|p| p.purpose.as_str() == read.purpose)
+        .and_then(|p| p.retention)
+        .map(|r| r.as_days())
+    else {
+        return Ok(frame);
+    };
+    if frame.schema().field_with_unqualified_name(by).is_err() {
+        return Ok(frame);
+    }
+    let cutoff = custodia_store::now_us() - i64::from(days) * 86_400_000_000;
+    let date = datafusion::prelude::cast(
+        ident(by),
+        DataType::Timestamp(arrow::datatypes::TimeUnit::Microsecond, None),
+    );
+    let keep = date
+        .clone()
+        .gt_eq(Expr::Literal(
+            ScalarValue::TimestampMicrosecond(Some(cutoff), None),
+            None,
+        ))
+        .or(date.is_null());
+    let label = format!("retention:{}<{days}d", read.purpose);
+    e.row_filter = Some(match e.row_filter.take() {
+        Some(f) => format!("{f},{label}"),
+        None => label,
+    });
+    Ok(frame.filter(keep).map_err(|err| df_err(id, err))?)
 }
 
 /// Whether a filtered read must also say who is in it.
