@@ -376,9 +376,10 @@ async fn custody_record(dir: &Path, analyzer: &Analyzer) -> Result<bool> {
     }
 
     let story = crate::demo_ml::ml_pipeline(dir, &ws).await?;
+    let (erased, certificate) = crate::demo_ml::erasure(dir, &ws).await?;
 
     println!(
-        "\n15. export the audit log and verify it as an auditor would (offline, public key only)\n"
+        "\n16. export the audit log and verify it, and the erasure certificate, as an auditor would (offline, public key only)\n"
     );
     let export = dir.join("audit-export");
     let (entries, checkpoints) = audit_log::export(&ws, &export).await?;
@@ -401,5 +402,23 @@ async fn custody_record(dir: &Path, analyzer: &Analyzer) -> Result<bool> {
             false
         }
     };
-    Ok(ok && reopened.shredded > 0 && story)
+    let cert_ok = match custodia_engine::dsar::verify_certificate(
+        &std::fs::read_to_string(&certificate)?,
+        &vkey,
+    ) {
+        Ok(c) => {
+            println!(
+                "   OK: erasure certificate of {}: {} locations, {} audit entries proven",
+                c.certificate.request,
+                c.certificate.locations.len(),
+                c.entries_proven
+            );
+            true
+        }
+        Err(e) => {
+            println!("   FAILED: {e}");
+            false
+        }
+    };
+    Ok(ok && cert_ok && erased && reopened.shredded > 0 && story)
 }

@@ -293,3 +293,62 @@ pub async fn ml_pipeline(dir: &Path, ws: &Workspace) -> Result<bool> {
     }
     Ok(a2 < a1 && cause.starts_with("orders@") && cause.contains("unit_price"))
 }
+
+/// Step 15: a customer in the training data asks to be forgotten. Returns whether the
+/// erasure reached every place (nothing left on re-scan) and the certificate's path.
+pub async fn erasure(dir: &Path, ws: &Workspace) -> Result<(bool, std::path::PathBuf)> {
+    use custodia_core::{
+        dsar::{DsarKind, Jurisdiction},
+        SubjectId, SubjectKind,
+    };
+    use custodia_engine::dsar::OpenRequest;
+    // An engaged customer who consented and never withdrew: in every table and model.
+    let c = (0..CUSTOMERS as u64)
+        .find(|c| unit(*c, 1) > 0.7 && unit(*c, 3) < 0.88 && unit(*c, 4) >= 0.05)
+        .unwrap_or(0);
+    let subject = SubjectId::new(SubjectKind::CustomerId, &format!("EU{c:05}"))?;
+    println!("\n15. customer EU{c:05} asks to be forgotten (GDPR, one month): `custodia dsar open/verify/run`\n");
+    let r = ws
+        .dsar_open(&OpenRequest {
+            kind: DsarKind::Erasure,
+            subject,
+            jurisdiction: Jurisdiction::Gdpr,
+            region: None,
+            received_us: None,
+        })
+        .await?;
+    ws.dsar_verify(&r.id, "account_login").await?;
+    let out = ws.dsar_run(&r.id).await?;
+    let count = |a: &str| out.outcomes.iter().filter(|o| o.action == a).count();
+    println!(
+        "   {}: due {}; {} places checked, {} files rewritten, {} warehouse rows deleted, {} rows removed",
+        r.id,
+        &custodia_engine::time::format_rfc3339(r.due_us)[..10],
+        out.outcomes.len(),
+        count("rewritten"),
+        out.outcomes
+            .iter()
+            .filter(|o| o.action == "deleted")
+            .map(|o| o.rows_removed)
+            .sum::<u64>(),
+        out.outcomes.iter().map(|o| o.rows_removed).sum::<u64>()
+    );
+    for o in out
+        .outcomes
+        .iter()
+        .filter(|o| matches!(o.action.as_str(), "flagged" | "retrained" | "shredded"))
+    {
+        println!("   {} {}: {}", o.action, o.location, o.detail);
+    }
+    let left = ws.dsar_verify_erasure(&r.id).await?;
+    println!(
+        "   re-scan of every place: {}",
+        if left.is_empty() {
+            "the customer is nowhere".to_string()
+        } else {
+            format!("still in {} places", left.len())
+        }
+    );
+    let cert = dir.join(out.certificate.clone().unwrap_or_default());
+    Ok((left.is_empty() && count("retrained") > 0, cert))
+}
