@@ -491,7 +491,10 @@ fn demo_runs() {
     assert!(out.contains("identical to the original: true"), "{out}");
     assert!(out.contains("card_number (CREDIT_CARD)"), "{out}");
     // The erasure reached every place, retrained the model and its certificate verifies.
-    assert!(out.contains("re-scan of every place: the customer is nowhere"), "{out}");
+    assert!(
+        out.contains("re-scan of every place: the customer is nowhere"),
+        "{out}"
+    );
     assert!(out.contains("retrained model:churn: churn@3"), "{out}");
     assert!(out.contains("OK: erasure certificate of dsar-"), "{out}");
 }

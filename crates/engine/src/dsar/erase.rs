@@ -83,6 +83,21 @@ impl Matcher {
         })
     }
 
+    /// The same matcher deciding by the subjects' identifiers, when they are known and the
+    /// column holds them as they are (the same person: a ref is a keyed hash of the
+    /// canonical identifier), without a keyed hash per value.
+    pub(crate) fn by_identifiers(self, subjects: &[SubjectId]) -> Matcher {
+        let same_kind: Vec<SubjectId> = subjects
+            .iter()
+            .filter(|s| s.kind() == self.kind)
+            .cloned()
+            .collect();
+        if self.tokenized || same_kind.is_empty() {
+            return self;
+        }
+        Matcher::identifiers(self.kind, &same_kind)
+    }
+
     /// A matcher for an untransformed key column of `kind` holding one of `subjects`.
     fn identifiers(kind: SubjectKind, subjects: &[SubjectId]) -> Matcher {
         Matcher {
@@ -636,5 +651,53 @@ mod tests {
             [2, 0, 0]
         );
         assert_eq!(emails(&files[0]), ["C10", "C19"]);
+    }
+
+    #[test]
+    fn refs_and_identifiers_pick_the_same_rows() {
+        let master = custodia_core::keys::MasterKey::from_bytes([9; 32]);
+        let region = custodia_core::Region::new("eu").unwrap();
+        let ref_key = RefKey::new(&master, &region);
+        let ana = SubjectId::new(SubjectKind::Email, "ana@example.com").unwrap();
+        let key = SubjectKey {
+            column: "email".into(),
+            kind: "email".into(),
+            transform: None,
+            contract: None,
+        };
+        let by_ref = Matcher::new(&key, ref_key.clone(), [ref_key.bytes(&ana)]).unwrap();
+        let by_id = Matcher::new(&key, ref_key, [[0; 32]])
+            .unwrap()
+            .by_identifiers(std::slice::from_ref(&ana));
+        let schema = Arc::new(arrow::datatypes::Schema::new(vec![
+            arrow::datatypes::Field::new("email", DataType::Utf8, true),
+        ]));
+        let values = [
+            Some("ana@example.com"),
+            Some(" Ana@Example.COM"),
+            Some("bo@example.com"),
+            Some("not an email"),
+            None,
+            Some("ana@example.co"),
+        ];
+        let batch = RecordBatch::try_new(
+            schema,
+            vec![Arc::new(arrow::array::StringArray::from(values.to_vec()))],
+        )
+        .unwrap();
+        let p = Path::new("t.parquet");
+        let a = by_ref
+            .mask(&batch, "email", &mut HashMap::new(), p)
+            .unwrap();
+        let b = by_id.mask(&batch, "email", &mut HashMap::new(), p).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.true_count(), 2);
+        // A phone number is another kind: the identifier does not apply, the refs stay.
+        let phone = SubjectId::new(SubjectKind::Phone, "+44 20 7946 0958").unwrap();
+        let kept = by_ref.by_identifiers(&[phone]);
+        assert_eq!(
+            kept.mask(&batch, "email", &mut HashMap::new(), p).unwrap(),
+            a
+        );
     }
 }

@@ -127,7 +127,8 @@ impl Workspace {
             .await?;
         let subject = SubjectRef::parse(&record.subject_ref)?;
         let refs = self.refs_of(&record).await?;
-        let places = self.dsar_discover(&refs).await?;
+        let ids = [self.identifier_of(&record).await?];
+        let places = self.dsar_discover(&refs, &ids).await?;
         let discovery = Discovery { refs, places };
         let called = self
             .dsar_targets(&record, &discovery, &subject, None)

@@ -647,9 +647,12 @@ impl Workspace {
     }
 
     /// Finds every place that holds the subject whose ref in each region is `refs`.
+    /// `ids` are the subject's identifiers when still readable (they make matching a set
+    /// lookup instead of a keyed hash per value); refs alone find the same rows.
     pub async fn dsar_discover(
         &self,
         refs: &BTreeMap<String, String>,
+        ids: &[SubjectId],
     ) -> Result<Vec<Place>, EngineError> {
         let ref_bytes = |region: &str| -> Result<[u8; 32], EngineError> {
             let r = refs.get(region).ok_or_else(|| {
@@ -704,11 +707,14 @@ impl Workspace {
             if let Some(t) = target {
                 tables.insert(t, (v.region.clone(), key.clone()));
             }
-            let m = Arc::new(erase::Matcher::new(
-                &key,
-                self.ref_key(&self.region(Some(&v.region))?),
-                [ref_bytes(&v.region)?],
-            )?);
+            let m = Arc::new(
+                erase::Matcher::new(
+                    &key,
+                    self.ref_key(&self.region(Some(&v.region))?),
+                    [ref_bytes(&v.region)?],
+                )?
+                .by_identifiers(ids),
+            );
             let manifest = v
                 .manifest
                 .as_deref()
@@ -766,11 +772,14 @@ impl Workspace {
             let files: Vec<PathBuf> = glob::glob(&full)
                 .map(|g| g.filter_map(Result::ok).collect())
                 .unwrap_or_default();
-            let m = Arc::new(erase::Matcher::new(
-                &key,
-                self.ref_key(&self.region(Some(&region))?),
-                [ref_bytes(&region)?],
-            )?);
+            let m = Arc::new(
+                erase::Matcher::new(
+                    &key,
+                    self.ref_key(&self.region(Some(&region))?),
+                    [ref_bytes(&region)?],
+                )?
+                .by_identifiers(ids),
+            );
             for file in files {
                 let (f, c, m) = (file.clone(), key.column.clone(), m.clone());
                 let rows = tokio::task::spawn_blocking(move || erase::count_in_source(&f, &c, &m))
@@ -794,7 +803,8 @@ impl Workspace {
                 &key,
                 self.ref_key(&self.region(Some(&region))?),
                 [ref_bytes(&region)?],
-            )?;
+            )?
+            .by_identifiers(ids);
             let rows = crate::run::load::subject_rows(
                 self.root(),
                 &url,
@@ -872,7 +882,7 @@ impl Workspace {
                 })
             })?;
         Ok(self
-            .dsar_discover(&discovery.refs)
+            .dsar_discover(&discovery.refs, &[])
             .await?
             .into_iter()
             .filter(|p| p.rows() > 0)
@@ -1022,7 +1032,8 @@ impl Workspace {
             })?,
             None => {
                 let refs = self.refs_of(&record).await?;
-                let places = self.dsar_discover(&refs).await?;
+                let ids = [self.identifier_of(&record).await?];
+                let places = self.dsar_discover(&refs, &ids).await?;
                 let discovery = Discovery { refs, places };
                 let mut counts = BTreeMap::new();
                 counts.insert("locations".into(), discovery.places.len() as u64);
@@ -1051,6 +1062,9 @@ impl Workspace {
             }
         };
         let subject = SubjectRef::parse(&record.subject_ref)?;
+        // Until the key is shredded the identifier makes matching a set lookup; after a
+        // crash past the shred, the journaled refs find the same rows.
+        let ids: Vec<SubjectId> = self.identifier_of(&record).await.ok().into_iter().collect();
         let called = self
             .dsar_targets(&record, &discovery, &subject, None)
             .await?;
@@ -1074,8 +1088,15 @@ impl Workspace {
                     EngineError::Tampered(format!("journal step {step} of {id}: {e}"))
                 })?,
                 prior => {
-                    self.erase_place(id, &step, place, &discovery.refs, &subject, prior.as_ref())
-                        .await?
+                    self.erase_place(
+                        id,
+                        &step,
+                        place,
+                        (&discovery.refs, &ids),
+                        &subject,
+                        prior.as_ref(),
+                    )
+                    .await?
                 }
             };
             outcomes.push(outcome);
@@ -1272,7 +1293,7 @@ impl Workspace {
         id: &str,
         step: &str,
         place: &Place,
-        refs: &BTreeMap<String, String>,
+        (refs, ids): (&BTreeMap<String, String>, &[SubjectId]),
         request_subject: &SubjectRef,
         prior: Option<&custodia_store::JournalStep>,
     ) -> Result<Outcome, EngineError> {
@@ -1321,11 +1342,14 @@ impl Workspace {
                     return Ok(outcome);
                 }
                 let subject = subject_in(region)?;
-                let m = Arc::new(erase::Matcher::new(
-                    key,
-                    self.ref_key(&self.region(Some(region))?),
-                    [hex32(&subject)],
-                )?);
+                let m = Arc::new(
+                    erase::Matcher::new(
+                        key,
+                        self.ref_key(&self.region(Some(region))?),
+                        [hex32(&subject)],
+                    )?
+                    .by_identifiers(ids),
+                );
                 let old = self
                     .store()
                     .dataset_version(dataset, *version)
@@ -1427,7 +1451,8 @@ impl Workspace {
                     key,
                     self.ref_key(&self.region(Some(region))?),
                     [hex32(&subject)],
-                )?;
+                )?
+                .by_identifiers(ids);
                 let deleted = crate::run::load::subject_rows(
                     self.root(),
                     url,
@@ -1470,11 +1495,14 @@ impl Workspace {
                             &serde_json::json!({ "rows": started.unwrap_or(*rows) }).to_string(),
                         )
                         .await?;
-                    let m = Arc::new(erase::Matcher::new(
-                        key,
-                        self.ref_key(&self.region(Some(region))?),
-                        [hex32(&subject)],
-                    )?);
+                    let m = Arc::new(
+                        erase::Matcher::new(
+                            key,
+                            self.ref_key(&self.region(Some(region))?),
+                            [hex32(&subject)],
+                        )?
+                        .by_identifiers(ids),
+                    );
                     let file = self.root().join(path);
                     let removed = erase::erase_source(&file, &key.column, m).await?;
                     // A rewrite that landed before a crash finds nothing now.

@@ -39,7 +39,8 @@ impl Workspace {
         let (record, _) = self.dsar_start(id, &[DsarKind::Rectification]).await?;
         let subject = SubjectRef::parse(&record.subject_ref)?;
         let refs = self.refs_of(&record).await?;
-        let places = self.dsar_discover(&refs).await?;
+        let ids = [self.identifier_of(&record).await?];
+        let places = self.dsar_discover(&refs, &ids).await?;
         let discovery = Discovery { refs, places };
         let mut outcomes = Vec::new();
         let mut touched_sources = BTreeSet::new();
