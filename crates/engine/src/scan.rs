@@ -275,10 +275,13 @@ pub fn redact_values(message: &str) -> String {
                     .iter()
                     .copied()
                     .filter(|e| {
+                        // Dates are recognised so that a date is not taken for a phone
+                        // number; they are not redacted (a message's dates are its own).
                         matches!(
                             e,
                             custodia_core::EntityType::EmailAddress
                                 | custodia_core::EntityType::PhoneNumber
+                                | custodia_core::EntityType::DateTime
                         ) || e.default_classification() >= custodia_core::Classification::L3
                     })
                     .collect(),
@@ -288,6 +291,7 @@ pub fn redact_values(message: &str) -> String {
         .expect("a fixed analyzer configuration is valid")
     });
     let mut findings = analyzer.analyze(message);
+    findings.retain(|f| f.entity_type != custodia_core::EntityType::DateTime);
     if findings.is_empty() {
         return message.to_string();
     }
@@ -320,5 +324,11 @@ mod redact_tests {
         );
         let m = "contracts/customers.yaml:7:3: field `region`: \"mars\" is not a region";
         assert_eq!(redact_values(m), m);
+        // A date stays a date (it was once read as a phone number).
+        let m = "the term ended on 2026-02-28; call +44 20 7946 0958";
+        assert_eq!(
+            redact_values(m),
+            "the term ended on 2026-02-28; call <PHONE_NUMBER>"
+        );
     }
 }

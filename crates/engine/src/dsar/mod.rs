@@ -306,7 +306,13 @@ impl Workspace {
             }
             Err(e) => return Err(e),
         };
-        let received_us = req.received_us.unwrap_or_else(custodia_store::now_us);
+        let now = custodia_store::now_us();
+        let received_us = req.received_us.unwrap_or(now);
+        if received_us > now + 60_000_000 {
+            return Err(EngineError::Workspace(
+                "--received is in the future; give the time the request reached you".into(),
+            ));
+        }
         let due_us = req
             .jurisdiction
             .due(received_us, Extension::None, &self.terms());
@@ -449,6 +455,14 @@ impl Workspace {
                 custodia_core::time::format_rfc3339(r.due_us)
             )));
         };
+        let now = custodia_store::now_us();
+        if now > r.due_us {
+            return Err(EngineError::Workspace(format!(
+                "the term of request {id} ended {} days ago (`custodia dsar show {id}`); the {} lets a controller extend only within it (and tell the person why); answer the request now",
+                (now - r.due_us) / 86_400_000_000,
+                r.jurisdiction.law()
+            )));
+        }
         if r.extended_us.is_some() {
             return Err(EngineError::Workspace(format!(
                 "request {id} was already extended once (the {} allows one extension of {more}); it is due {}",
