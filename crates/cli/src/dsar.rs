@@ -60,11 +60,13 @@ Next: verify the person's identity with `custodia dsar verify ID --method email_
     /// warehouse table and model, remove them, shred their key, sign a certificate.
     /// Journaled: if cut off, run it again and it finishes. Exit 1 while an external
     /// target has not confirmed (run it again to retry).
-    #[command(after_help = "Example:\n  custodia dsar run dsar-20261124-3fa2c1
+    #[command(
+        after_help = "Examples:\n  custodia dsar run dsar-20261124-3fa2c1\n  custodia dsar run --all      # every verified erasure request, e.g. from a daily job
 
 Writes .custodia/dsar/ID/certificate.json; hand it to an auditor with audit.vkey
-(`custodia audit export`), who checks it with `custodia dsar verify-certificate`.")]
-    Run(IdArgs),
+(`custodia audit export`), who checks it with `custodia dsar verify-certificate`."
+    )]
+    Run(RunArgs),
     /// Answer an access or portability request: a zip with the subject's rows from every
     /// place that holds them (JSON and CSV, tokenized fields decrypted), their consent
     /// history, an index and a data map (sources, purposes, legal bases, recipients,
@@ -155,6 +157,19 @@ struct ListArgs {
 struct IdArgs {
     /// Request id (`custodia dsar list`).
     id: String,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// Request id (`custodia dsar list`).
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    id: Option<String>,
+    /// Every open erasure request whose identity is verified, one after another (a daily
+    /// job); the others are listed as skipped.
+    #[arg(long)]
+    all: bool,
     #[command(flatten)]
     common: Common,
 }
@@ -523,16 +538,19 @@ fn show(a: IdArgs) -> Result<u8> {
     Ok(0)
 }
 
-fn run(a: IdArgs) -> Result<u8> {
+fn run(a: RunArgs) -> Result<u8> {
+    let Some(id) = a.id.clone() else {
+        return run_all(&a.common);
+    };
     let out = with_workspace(&a.common.workspace, async |ws| {
         let bar = if a.common.json {
             indicatif::ProgressBar::hidden()
         } else {
             indicatif::ProgressBar::new_spinner()
         };
-        bar.set_message(format!("erasing for {}", a.id));
+        bar.set_message(format!("erasing for {id}"));
         bar.enable_steady_tick(std::time::Duration::from_millis(120));
-        let r = ws.dsar_run(&a.id).await;
+        let r = ws.dsar_run(&id).await;
         bar.finish_and_clear();
         Ok(r?)
     })?;
@@ -628,6 +646,84 @@ fn waiting(targets: &[String], as_json: bool, retry: &str) -> u8 {
         );
     }
     EXIT_VIOLATIONS
+}
+
+/// What `dsar run --all` did with one request.
+enum Ran {
+    Done(Box<custodia_engine::dsar::RunOutcome>),
+    /// Not verified yet: nothing to do until it is.
+    Unverified,
+    Failed(String),
+}
+
+/// `dsar run --all`: every open erasure request whose identity is verified, in deadline
+/// order; one failing does not stop the others. Exit 1 when one failed or waits on an
+/// external system.
+fn run_all(c: &Common) -> Result<u8> {
+    let results = with_workspace(&c.workspace, async |ws| {
+        let mut out = Vec::new();
+        for r in ws.dsar_list(false).await? {
+            if r.kind != DsarKind::Erasure {
+                continue;
+            }
+            let verified = ws
+                .dsar_steps(&r.id)
+                .await?
+                .iter()
+                .any(|s| s.step == "verify" && s.state == "done");
+            let ran = if !verified {
+                Ran::Unverified
+            } else {
+                match ws.dsar_run(&r.id).await {
+                    Ok(o) => Ran::Done(Box::new(o)),
+                    Err(e) => Ran::Failed(custodia_engine::redact_values(&e.to_string())),
+                }
+            };
+            out.push((r.id.clone(), ran));
+        }
+        Ok(out)
+    })?;
+    let failed = results.iter().any(|(_, r)| match r {
+        Ran::Done(o) => !o.waiting.is_empty(),
+        Ran::Unverified => false,
+        Ran::Failed(_) => true,
+    });
+    if c.json {
+        let out: Vec<_> = results
+            .iter()
+            .map(|(id, r)| match r {
+                Ran::Done(o) => json!({
+                    "id": id,
+                    "state": o.request.state.as_str(),
+                    "rows_removed": o.outcomes.iter().map(|x| x.rows_removed).sum::<u64>(),
+                    "certificate": o.certificate,
+                    "waiting": o.waiting,
+                }),
+                Ran::Unverified => json!({ "id": id, "skipped": "identity not verified yet" }),
+                Ran::Failed(e) => json!({ "id": id, "error": e }),
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else if results.is_empty() {
+        println!("no open erasure requests");
+    } else {
+        for (id, r) in &results {
+            match r {
+                Ran::Done(o) if o.waiting.is_empty() => println!(
+                    "{id}: {}; {} rows removed; certificate {}",
+                    o.request.state,
+                    o.outcomes.iter().map(|x| x.rows_removed).sum::<u64>(),
+                    o.certificate.as_deref().unwrap_or("-")
+                ),
+                Ran::Done(o) => println!("{id}: waiting on {}", o.waiting.join(", ")),
+                Ran::Unverified => println!(
+                    "{id}: skipped: identity not verified yet (`custodia dsar verify {id} --method …`)"
+                ),
+                Ran::Failed(e) => println!("{id}: failed: {e}"),
+            }
+        }
+    }
+    Ok(if failed { EXIT_VIOLATIONS } else { 0 })
 }
 
 fn export(a: ExportArgs) -> Result<u8> {

@@ -1,8 +1,10 @@
 //! `custodia`: the command line. Thin: parse flags, call the engine, render results.
 //!
 //! Exit codes (documented in `custodia --help` and README.md):
-//! 0 success; 1 a gate failed (`scan --fail-on`, `check`), a log failed verification
-//! (`audit verify`), consent is denied (`consent check`) or policy denies (`policy eval`);
+//! 0 success; 1 a gate failed (`scan --fail-on`, `check`), a log or an erasure certificate
+//! failed verification (`audit verify`, `dsar verify-certificate`), a subject is still found
+//! (`dsar verify-erasure`), an external system has not confirmed (`dsar run`…), consent is
+//! denied (`consent check`) or policy denies (`policy eval`);
 //! 2 usage or input error.
 
 mod check;

@@ -1040,3 +1040,55 @@ fn the_report_counts_requests_deadlines_propagation_and_renders_a_page() {
         "{table}"
     );
 }
+
+#[test]
+fn run_all_erases_every_verified_request_and_skips_the_unverified() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    setup(dir, &[]);
+    let open = |who: &str| {
+        ok(
+            dir,
+            &[
+                "dsar",
+                "open",
+                "--type",
+                "erasure",
+                "--subject",
+                &format!("email:{who}"),
+            ],
+        )
+        .trim()
+        .to_string()
+    };
+    let (bo, cy, dee) = (
+        open("user5@example.com"),
+        open("user6@example.com"),
+        open("user9@example.com"),
+    );
+    ok(dir, &["dsar", "verify", &bo, "--method", "email_link"]);
+    ok(dir, &["dsar", "verify", &dee, "--method", "email_link"]);
+    let all: serde_json::Value =
+        serde_json::from_str(&ok(dir, &["dsar", "run", "--all", "--json"])).unwrap();
+    let by_id = |id: &str| {
+        all.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id)
+            .cloned()
+            .unwrap()
+    };
+    for id in [&bo, &dee] {
+        assert_eq!(by_id(id)["state"], "completed", "{all}");
+        assert!(by_id(id)["rows_removed"].as_u64().unwrap() > 0, "{all}");
+    }
+    assert_eq!(by_id(&cy)["skipped"], "identity not verified yet", "{all}");
+    // Both are gone; a second run has only the unverified one left.
+    ok(dir, &["dsar", "verify-erasure", &bo]);
+    ok(dir, &["dsar", "verify-erasure", &dee]);
+    let again: serde_json::Value =
+        serde_json::from_str(&ok(dir, &["dsar", "run", "--all", "--json"])).unwrap();
+    assert_eq!(again.as_array().unwrap().len(), 1, "{again}");
+    let both = run(dir, &["dsar", "run", &bo, "--all"]);
+    assert_eq!(both.status.code(), Some(2), "an id and --all together");
+}
