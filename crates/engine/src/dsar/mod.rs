@@ -721,14 +721,7 @@ impl Workspace {
             if let Some(t) = target {
                 tables.insert(t, (v.region.clone(), key.clone()));
             }
-            let m = Arc::new(
-                erase::Matcher::new(
-                    &key,
-                    self.ref_key(&self.region(Some(&v.region))?),
-                    [ref_bytes(&v.region)?],
-                )?
-                .by_identifiers(ids),
-            );
+            let m = Arc::new(self.matcher(&key, &v.region, ref_bytes(&v.region)?, ids)?);
             let manifest = v
                 .manifest
                 .as_deref()
@@ -786,14 +779,7 @@ impl Workspace {
             let files: Vec<PathBuf> = glob::glob(&full)
                 .map(|g| g.filter_map(Result::ok).collect())
                 .unwrap_or_default();
-            let m = Arc::new(
-                erase::Matcher::new(
-                    &key,
-                    self.ref_key(&self.region(Some(&region))?),
-                    [ref_bytes(&region)?],
-                )?
-                .by_identifiers(ids),
-            );
+            let m = Arc::new(self.matcher(&key, &region, ref_bytes(&region)?, ids)?);
             for file in files {
                 let (f, c, m) = (file.clone(), key.column.clone(), m.clone());
                 let rows = tokio::task::spawn_blocking(move || erase::count_in_source(&f, &c, &m))
@@ -813,12 +799,7 @@ impl Workspace {
         }
         places.splice(0..0, source_places);
         for ((url, table), (region, key)) in tables {
-            let m = erase::Matcher::new(
-                &key,
-                self.ref_key(&self.region(Some(&region))?),
-                [ref_bytes(&region)?],
-            )?
-            .by_identifiers(ids);
+            let m = self.matcher(&key, &region, ref_bytes(&region)?, ids)?;
             let rows = crate::run::load::subject_rows(
                 self.root(),
                 &url,
@@ -901,6 +882,21 @@ impl Workspace {
             .into_iter()
             .filter(|p| p.rows() > 0)
             .collect())
+    }
+
+    /// A matcher for one version's key column: the subject's ref `r` in `region`, or
+    /// their identifiers `ids` while readable (the same rows either way).
+    fn matcher(
+        &self,
+        key: &SubjectKey,
+        region: &str,
+        r: [u8; 32],
+        ids: &[SubjectId],
+    ) -> Result<erase::Matcher, EngineError> {
+        Ok(
+            erase::Matcher::new(key, self.ref_key(&self.region(Some(region))?), [r])?
+                .by_identifiers(ids),
+        )
     }
 
     /// Checks a request may be worked on now (open, identity verified, of one of `kinds`)
@@ -1356,14 +1352,7 @@ impl Workspace {
                     return Ok(outcome);
                 }
                 let subject = subject_in(region)?;
-                let m = Arc::new(
-                    erase::Matcher::new(
-                        key,
-                        self.ref_key(&self.region(Some(region))?),
-                        [hex32(&subject)],
-                    )?
-                    .by_identifiers(ids),
-                );
+                let m = Arc::new(self.matcher(key, region, hex32(&subject), ids)?);
                 let old = self
                     .store()
                     .dataset_version(dataset, *version)
@@ -1461,12 +1450,7 @@ impl Workspace {
                         &serde_json::json!({ "rows": started.unwrap_or(*rows) }).to_string(),
                     )
                     .await?;
-                let m = erase::Matcher::new(
-                    key,
-                    self.ref_key(&self.region(Some(region))?),
-                    [hex32(&subject)],
-                )?
-                .by_identifiers(ids);
+                let m = self.matcher(key, region, hex32(&subject), ids)?;
                 let deleted = crate::run::load::subject_rows(
                     self.root(),
                     url,
@@ -1509,14 +1493,7 @@ impl Workspace {
                             &serde_json::json!({ "rows": started.unwrap_or(*rows) }).to_string(),
                         )
                         .await?;
-                    let m = Arc::new(
-                        erase::Matcher::new(
-                            key,
-                            self.ref_key(&self.region(Some(region))?),
-                            [hex32(&subject)],
-                        )?
-                        .by_identifiers(ids),
-                    );
+                    let m = Arc::new(self.matcher(key, region, hex32(&subject), ids)?);
                     let file = self.root().join(path);
                     let removed = erase::erase_source(&file, &key.column, m).await?;
                     // A rewrite that landed before a crash finds nothing now.
