@@ -30,3 +30,27 @@ pub fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
 }
+
+/// Runs a DuckDB peer script (`cmd`: the venv's python and the script's arguments) and
+/// returns the JSON of its last line, its timed run.
+pub fn run_duckdb_peer(cmd: &mut std::process::Command) -> anyhow::Result<serde_json::Value> {
+    use anyhow::Context;
+    let py = cmd.output().with_context(|| {
+        format!(
+            "running {}; install the peer with bench/snapshot/setup.sh",
+            cmd.get_program().to_string_lossy()
+        )
+    })?;
+    if !py.status.success() {
+        anyhow::bail!(
+            "the DuckDB peer failed: {}",
+            String::from_utf8_lossy(&py.stderr)
+        );
+    }
+    let stdout = String::from_utf8(py.stdout)?;
+    let line = stdout
+        .lines()
+        .last()
+        .context("the DuckDB peer printed no result")?;
+    Ok(serde_json::from_str(line)?)
+}

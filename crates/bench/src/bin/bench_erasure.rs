@@ -30,7 +30,7 @@ use arrow::{
     array::{Float64Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray},
     datatypes::{DataType, Field, Schema, TimeUnit},
 };
-use custodia_bench::{median, process_cpu_seconds};
+use custodia_bench::{median, process_cpu_seconds, run_duckdb_peer};
 use custodia_core::{SubjectId, SubjectKind};
 use parquet::{arrow::ArrowWriter, basic::Compression, file::properties::WriterProperties};
 use rand::{rngs::StdRng, seq::SliceRandom, SeedableRng};
@@ -251,25 +251,7 @@ fn run_duckdb(
     if targeted {
         cmd.arg("--targeted");
     }
-    let py = cmd.output().with_context(|| {
-        format!(
-            "running {}; install the peer with bench/snapshot/setup.sh",
-            a.python.display()
-        )
-    })?;
-    if !py.status.success() {
-        bail!(
-            "the DuckDB peer failed: {}",
-            String::from_utf8_lossy(&py.stderr)
-        );
-    }
-    let stdout = String::from_utf8(py.stdout)?;
-    let v: serde_json::Value = serde_json::from_str(
-        stdout
-            .lines()
-            .last()
-            .context("the DuckDB peer printed nothing")?,
-    )?;
+    let v = run_duckdb_peer(&mut cmd)?;
     Ok(Duck {
         seconds: v["seconds"].as_f64().unwrap_or(f64::NAN),
         cpu: v["cpu_seconds"].as_f64().unwrap_or(f64::NAN),

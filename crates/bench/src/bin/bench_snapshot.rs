@@ -30,7 +30,7 @@ use arrow::{
     },
     datatypes::{DataType, Field, Schema, TimeUnit},
 };
-use custodia_bench::{median, process_cpu_seconds};
+use custodia_bench::{median, process_cpu_seconds, run_duckdb_peer};
 use custodia_core::{Purpose, Region};
 use custodia_engine::{
     run::{SnapshotOutcome, SnapshotRequest},
@@ -344,36 +344,19 @@ fn run_duckdb(
     out: &std::path::Path,
     threads: usize,
 ) -> Result<(f64, f64, (u64, u64), String)> {
-    let py = Command::new(&a.python)
-        .arg("bench/snapshot/run_duckdb.py")
-        .arg("--orders")
-        .arg(orders)
-        .arg("--consent")
-        .arg(a.dir.join("consent.parquet"))
-        .args(["--purpose", "model_training", "--out"])
-        .arg(out)
-        .args(["--threads", &threads.to_string()])
-        // Two in one process, the second timed: Custodia's runs share one warm process too.
-        .args(["--repeat", "2"])
-        .output()
-        .with_context(|| {
-            format!(
-                "running {}; install the peer with bench/snapshot/setup.sh",
-                a.python.display()
-            )
-        })?;
-    if !py.status.success() {
-        bail!(
-            "the DuckDB peer failed: {}",
-            String::from_utf8_lossy(&py.stderr)
-        );
-    }
-    let stdout = String::from_utf8(py.stdout)?;
-    let line = stdout
-        .lines()
-        .last()
-        .context("the DuckDB peer printed no result")?;
-    let v: serde_json::Value = serde_json::from_str(line)?;
+    let v = run_duckdb_peer(
+        Command::new(&a.python)
+            .arg("bench/snapshot/run_duckdb.py")
+            .arg("--orders")
+            .arg(orders)
+            .arg("--consent")
+            .arg(a.dir.join("consent.parquet"))
+            .args(["--purpose", "model_training", "--out"])
+            .arg(out)
+            .args(["--threads", &threads.to_string()])
+            // Two in one process, the second timed: Custodia's runs share one warm process too.
+            .args(["--repeat", "2"]),
+    )?;
     Ok((
         v["seconds"].as_f64().unwrap_or(f64::NAN),
         v["cpu_seconds"].as_f64().unwrap_or(f64::NAN),

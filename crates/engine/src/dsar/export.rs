@@ -16,7 +16,6 @@ use arrow::{
     datatypes::{DataType, Field, Schema},
 };
 use custodia_core::{dsar::DsarKind, Contract, Region, SubjectRef};
-use custodia_store::DsarUpdate;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -247,7 +246,7 @@ impl Workspace {
                     e.region = Some(region.clone());
                     e.note = Some("a warehouse or database table a pipeline loaded".into());
                     self.describe(&mut e, key, &contracts);
-                    let (schema, batches) =
+                    let (_, batches) =
                         crate::run::load::read_table(self.root(), url, table).await?;
                     let m = Matcher::new(
                         key,
@@ -263,8 +262,7 @@ impl Workspace {
                                 .map_err(|e| EngineError::Workspace(format!("export: {e}")))?,
                         );
                     }
-                    let _ = schema;
-                    Some(self.decrypted(kept, &discovery).await?)
+                    Some(self.decrypted(kept, &discovery.refs).await?)
                 }
                 Place::Model { model, version } => {
                     e.dataset = Some(format!("model:{model}@{version}"));
@@ -405,26 +403,16 @@ impl Workspace {
         e.counts.insert("rows".into(), total);
         e.counts.insert("files".into(), file_count as u64);
         self.record(vec![e]).await?;
-        let request = if waiting.is_empty() {
-            let mut details = BTreeMap::new();
-            details.insert("sha256".into(), sha256.clone());
-            self.dsar_move(
+        let mut details = BTreeMap::new();
+        details.insert("sha256".into(), sha256.clone());
+        let request = self
+            .dsar_complete(
                 id,
-                custodia_core::dsar::DsarState::Completed,
-                DsarUpdate {
-                    result: Some(
-                        serde_json::json!({ "export_sha256": sha256, "rows": total, "locations": map.len() })
-                            .to_string(),
-                    ),
-                    ..DsarUpdate::default()
-                },
-                "dsar.complete",
+                &waiting,
+                serde_json::json!({ "export_sha256": sha256, "rows": total, "locations": map.len() }),
                 details,
             )
-            .await?
-        } else {
-            self.dsar(id).await?
-        };
+            .await?;
         Ok(ExportReport {
             request,
             sha256,
@@ -489,11 +477,8 @@ impl Workspace {
                 kept.push(filter_record_batch(&b, &mask).map_err(|e| EngineError::data(path, e))?);
             }
         }
-        let discovery_refs = Discovery {
-            refs: [(region.to_string(), subject.as_str().to_string())].into(),
-            places: Vec::new(),
-        };
-        self.decrypted(kept, &discovery_refs).await
+        let refs = [(region.to_string(), subject.as_str().to_string())].into();
+        self.decrypted(kept, &refs).await
     }
 
     /// Batches with every `sk1.` token of the subject decrypted with their key (other
@@ -501,10 +486,10 @@ impl Workspace {
     async fn decrypted(
         &self,
         batches: Vec<RecordBatch>,
-        discovery: &Discovery,
+        refs: &BTreeMap<String, String>,
     ) -> Result<Rows, EngineError> {
         let mut keys = BTreeMap::new();
-        for (region, r) in &discovery.refs {
+        for (region, r) in refs {
             let subject = SubjectRef::parse(r)?;
             if let Ok(k) = self.subject_key(&Region::new(region)?, &subject).await? {
                 keys.insert(r.clone(), k);

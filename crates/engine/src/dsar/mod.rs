@@ -413,6 +413,31 @@ impl Workspace {
         self.dsar(id).await
     }
 
+    /// Closes a request as completed with its outcome (`dsar.complete`), unless an external
+    /// target has not confirmed yet: then it stays in progress and is returned as it is.
+    async fn dsar_complete(
+        &self,
+        id: &str,
+        waiting: &[String],
+        result: serde_json::Value,
+        details: BTreeMap<String, String>,
+    ) -> Result<Request, EngineError> {
+        if !waiting.is_empty() {
+            return self.dsar(id).await;
+        }
+        self.dsar_move(
+            id,
+            DsarState::Completed,
+            DsarUpdate {
+                result: Some(result.to_string()),
+                ..DsarUpdate::default()
+            },
+            "dsar.complete",
+            details,
+        )
+        .await
+    }
+
     /// Records that the person's identity was verified, and how (`email_link`,
     /// `account_login`, `id_document`…: a method name, never the evidence itself).
     pub async fn dsar_verify(&self, id: &str, method: &str) -> Result<Request, EngineError> {
@@ -681,6 +706,10 @@ impl Workspace {
         // Each version's subject key: recorded, else derived through identity lineage from
         // an input version whose key is known.
         let mut keys: BTreeMap<String, SubjectKey> = BTreeMap::new();
+        let regions: BTreeMap<String, &str> = versions
+            .iter()
+            .map(|v| (format!("{}@{}", v.dataset, v.version), v.region.as_str()))
+            .collect();
         let mut places = Vec::new();
         let mut tables: BTreeMap<(String, String), (String, SubjectKey)> = BTreeMap::new();
         for v in &versions {
@@ -762,10 +791,9 @@ impl Workspace {
             if e.output_column != key.column || e.input_column != key.column {
                 continue;
             }
-            let region = versions
-                .iter()
-                .find(|v| format!("{}@{}", v.dataset, v.version) == e.output_dataset)
-                .map(|v| v.region.clone())
+            let region = regions
+                .get(&e.output_dataset)
+                .map(|r| r.to_string())
                 .unwrap_or_default();
             if let Some(pattern) = e.input_dataset.strip_prefix("file:") {
                 sources.insert(pattern.to_string(), (region, key.clone()));
@@ -1014,19 +1042,12 @@ impl Workspace {
         )
         .await?;
         tx.commit().await?;
-        if called.iter().any(|(t, _)| !t.ok) {
-            return self.dsar(id).await;
-        }
         let mut details = BTreeMap::new();
         details.insert("purposes".into(), names.join(","));
-        self.dsar_move(
+        self.dsar_complete(
             id,
-            DsarState::Completed,
-            DsarUpdate {
-                result: Some(serde_json::json!({ "purposes": names }).to_string()),
-                ..DsarUpdate::default()
-            },
-            "dsar.complete",
+            &targets::unconfirmed(&called),
+            serde_json::json!({ "purposes": names }),
             details,
         )
         .await
@@ -1145,18 +1166,7 @@ impl Workspace {
         });
         let mut details = BTreeMap::new();
         details.insert("certificate".into(), cert.clone());
-        let request = self
-            .dsar_move(
-                id,
-                DsarState::Completed,
-                DsarUpdate {
-                    result: Some(result.to_string()),
-                    ..DsarUpdate::default()
-                },
-                "dsar.complete",
-                details,
-            )
-            .await?;
+        let request = self.dsar_complete(id, &waiting, result, details).await?;
         Ok(RunOutcome {
             request,
             outcomes,

@@ -7,7 +7,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use custodia_core::{dsar::DsarKind, SubjectRef};
-use custodia_store::DsarUpdate;
 use serde::Serialize;
 
 use super::{entry, erase::Matcher, hex32, targets, Discovery, Outcome, Place, Request};
@@ -187,32 +186,22 @@ impl Workspace {
             .await?;
         let waiting = targets::unconfirmed(&called);
         outcomes.extend(called.into_iter().map(|(_, o)| o));
-        let request = if waiting.is_empty() {
-            let mut details = BTreeMap::new();
-            details.insert(
-                "columns".into(),
-                changes.keys().cloned().collect::<Vec<_>>().join(","),
-            );
-            self.dsar_move(
+        let mut details = BTreeMap::new();
+        details.insert(
+            "columns".into(),
+            changes.keys().cloned().collect::<Vec<_>>().join(","),
+        );
+        let request = self
+            .dsar_complete(
                 id,
-                custodia_core::dsar::DsarState::Completed,
-                DsarUpdate {
-                    result: Some(
-                        serde_json::json!({
-                            "columns": changes.keys().collect::<Vec<_>>(),
-                            "locations": outcomes.iter().map(|o| &o.location).collect::<Vec<_>>(),
-                        })
-                        .to_string(),
-                    ),
-                    ..DsarUpdate::default()
-                },
-                "dsar.complete",
+                &waiting,
+                serde_json::json!({
+                    "columns": changes.keys().collect::<Vec<_>>(),
+                    "locations": outcomes.iter().map(|o| &o.location).collect::<Vec<_>>(),
+                }),
                 details,
             )
-            .await?
-        } else {
-            self.dsar(id).await?
-        };
+            .await?;
         Ok(RectifyReport {
             request,
             outcomes,
